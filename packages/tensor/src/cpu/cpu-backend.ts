@@ -1,0 +1,304 @@
+import type {
+  AdamWParams,
+  Backend,
+  BackendMemory,
+  BinaryOp,
+  FusedKernels,
+  MatmulParams,
+  NormForwardParams,
+  ReduceOp,
+  SoftmaxParams,
+  Storage,
+  UnaryOp,
+} from '../backend.js';
+import { TensorError } from '../errors.js';
+import { sizeOf } from '../shape.js';
+import { type GemmProvider, referenceGemm } from './gemm.js';
+import { adamwKernel } from './kernels/adamw.js';
+import { crossEntropyBackwardKernel, crossEntropyKernel } from './kernels/cross-entropy.js';
+import { binaryKernel, unaryKernel } from './kernels/elementwise.js';
+import { gatherKernel, scatterAddKernel } from './kernels/gather.js';
+import { boxCopy, concatKernel, permuteKernel } from './kernels/movement.js';
+import {
+  layernormBackwardKernel,
+  layernormForwardKernel,
+  rmsnormBackwardKernel,
+  rmsnormForwardKernel,
+} from './kernels/norm.js';
+import { reduceKernel } from './kernels/reduce.js';
+import { softmaxBackwardKernel, softmaxKernel } from './kernels/softmax.js';
+
+/** CPU storage: one Float32Array of exactly the tensor's size. */
+export class CpuStorage {
+  constructor(readonly data: Float32Array) {}
+}
+
+export interface CpuBackendOptions {
+  /** provide the fused kernels (default true); false gives the composite-only backend tests compare against */
+  fused?: boolean;
+  /** matmul implementation (default: the plain-TS reference kernel) */
+  gemm?: GemmProvider;
+  /** reuse freed buffers of the same size (default true) */
+  pool?: boolean;
+}
+
+/**
+ * The CPU backend: the numerical reference and a fast engine. Freed buffers go back to a per-size free list,
+ * so a training loop that disposes its intermediates (tidy) allocates nothing after its first step.
+ */
+export class CpuBackend implements Backend {
+  readonly specificationVersion = 'v1' as const;
+  readonly name: string;
+  readonly synchronous = true;
+  readonly fused: Partial<FusedKernels>;
+  gemmProvider: GemmProvider;
+  private free = new Map<number, Float32Array[]>();
+  private live = 0;
+  private liveBytes = 0;
+  private readonly pooling: boolean;
+
+  constructor(opts: CpuBackendOptions = {}) {
+    this.gemmProvider = opts.gemm ?? referenceGemm;
+    this.pooling = opts.pool ?? true;
+    this.fused = opts.fused === false ? {} : this.makeFused();
+    this.name = opts.fused === false ? 'cpu(composite)' : 'cpu';
+  }
+
+  // ---- memory ---------------------------------------------------------------------------------------------------
+
+  private alloc(size: number, zero = false): CpuStorage {
+    let data: Float32Array | undefined;
+    if (this.pooling) {
+      const list = this.free.get(size);
+      data = list?.pop();
+      if (data && zero) data.fill(0);
+    }
+    data ??= new Float32Array(size);
+    this.live++;
+    this.liveBytes += size * 4;
+    return new CpuStorage(data);
+  }
+
+  private d(s: Storage): Float32Array {
+    if (!(s instanceof CpuStorage)) throw new TensorError('cpu', 'storage from another backend was passed to the CPU backend');
+    return s.data;
+  }
+
+  upload(values: Float32Array): Storage {
+    const s = this.alloc(values.length);
+    s.data.set(values);
+    return s;
+  }
+
+  async download(s: Storage, size: number): Promise<Float32Array> {
+    return this.downloadSync(s, size);
+  }
+
+  downloadSync(s: Storage, size: number): Float32Array {
+    return this.d(s).slice(0, size);
+  }
+
+  dispose(s: Storage): void {
+    const data = this.d(s);
+    this.live--;
+    this.liveBytes -= data.length * 4;
+    if (!this.pooling) return;
+    let list = this.free.get(data.length);
+    if (!list) {
+      list = [];
+      this.free.set(data.length, list);
+    }
+    if (list.length < 64) list.push(data);
+  }
+
+  memory(): BackendMemory {
+    return { buffers: this.live, bytes: this.liveBytes };
+  }
+
+  /** Drops the free lists (buffers become garbage). */
+  releaseFreeBuffers(): void {
+    this.free.clear();
+  }
+
+  // ---- primitives -----------------------------------------------------------------------------------------------
+
+  fill(size: number, value: number): Storage {
+    const s = this.alloc(size);
+    s.data.fill(value);
+    return s;
+  }
+
+  unary(op: UnaryOp, x: Storage, size: number): Storage {
+    const out = this.alloc(size);
+    unaryKernel(op, this.d(x), out.data, size);
+    return out;
+  }
+
+  binary(op: BinaryOp, a: Storage, aShape: readonly number[], b: Storage, bShape: readonly number[], outShape: readonly number[]): Storage {
+    const out = this.alloc(sizeOf(outShape));
+    binaryKernel(op, this.d(a), aShape, this.d(b), bShape, outShape, out.data);
+    return out;
+  }
+
+  reduce(op: ReduceOp, x: Storage, outer: number, len: number, inner: number): Storage {
+    const out = this.alloc(outer * inner);
+    reduceKernel(op, this.d(x), out.data, outer, len, inner);
+    return out;
+  }
+
+  matmul(a: Storage, b: Storage, p: MatmulParams): Storage {
+    const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
+    const out = this.alloc(batch * M * N);
+    const A = this.d(a);
+    const B = this.d(b);
+    const gemm = this.gemmProvider.gemm;
+    for (let i = 0; i < batch; i++) {
+      gemm(A, i * aBatchStride, B, i * bBatchStride, out.data, i * M * N, M, K, N, transA, transB);
+    }
+    return out;
+  }
+
+  permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
+    const out = this.alloc(sizeOf(shape));
+    permuteKernel(this.d(x), shape, perm, out.data);
+    return out;
+  }
+
+  slice(x: Storage, shape: readonly number[], begin: readonly number[], size: readonly number[]): Storage {
+    const out = this.alloc(sizeOf(size));
+    boxCopy(out.data, this.d(x), shape, begin, size, false);
+    return out;
+  }
+
+  pad(x: Storage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): Storage {
+    const out = this.alloc(sizeOf(outShape), true);
+    boxCopy(this.d(x), out.data, outShape, begin, shape, true);
+    return out;
+  }
+
+  concat(xs: readonly Storage[], shapes: readonly (readonly number[])[], axis: number): Storage {
+    const total = shapes.reduce((acc, s) => acc + sizeOf(s), 0);
+    const out = this.alloc(total);
+    concatKernel(
+      xs.map((x) => this.d(x)),
+      shapes,
+      axis,
+      out.data,
+    );
+    return out;
+  }
+
+  gather(table: Storage, vocab: number, dim: number, indices: Storage, n: number): Storage {
+    const out = this.alloc(n * dim);
+    try {
+      gatherKernel(this.d(table), vocab, dim, this.d(indices), n, out.data);
+    } catch (e) {
+      this.dispose(out);
+      throw e;
+    }
+    return out;
+  }
+
+  scatterAdd(src: Storage, n: number, dim: number, indices: Storage, vocab: number): Storage {
+    const out = this.alloc(vocab * dim);
+    try {
+      scatterAddKernel(this.d(src), n, dim, this.d(indices), vocab, out.data);
+    } catch (e) {
+      this.dispose(out);
+      throw e;
+    }
+    return out;
+  }
+
+  adamwUpdate(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamWParams): void {
+    adamwKernel(this.d(param), this.d(grad), this.d(m), this.d(v), size, p);
+  }
+
+  // ---- fused kernels --------------------------------------------------------------------------------------------
+
+  private makeFused(): FusedKernels {
+    return {
+      softmax: (x: Storage, p: SoftmaxParams) => {
+        const out = this.alloc(p.rows * p.cols);
+        softmaxKernel(this.d(x), out.data, p);
+        return out;
+      },
+      softmaxBackward: (y: Storage, dy: Storage, p: SoftmaxParams) => {
+        const out = this.alloc(p.rows * p.cols);
+        softmaxBackwardKernel(this.d(y), this.d(dy), out.data, p);
+        return out;
+      },
+      crossEntropy: (logits: Storage, targets: Storage, rows: number, vocab: number) => {
+        const out = this.alloc(rows);
+        try {
+          crossEntropyKernel(this.d(logits), this.d(targets), out.data, rows, vocab);
+        } catch (e) {
+          this.dispose(out);
+          throw e;
+        }
+        return out;
+      },
+      crossEntropyBackward: (logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number) => {
+        const out = this.alloc(rows * vocab);
+        crossEntropyBackwardKernel(this.d(logits), this.d(targets), this.d(dLoss), out.data, rows, vocab);
+        return out;
+      },
+      rmsnormForward: (x: Storage, g: Storage | null, p: NormForwardParams) => {
+        const y = this.alloc(p.rows * p.dim);
+        const rstd = this.alloc(p.rows);
+        rmsnormForwardKernel(this.d(x), g ? this.d(g) : null, y.data, rstd.data, p.rows, p.dim, p.eps);
+        return { y, rstd };
+      },
+      rmsnormBackward: (dy: Storage, x: Storage, g: Storage | null, rstd: Storage, rows: number, dim: number) => {
+        const dx = this.alloc(rows * dim);
+        const dg = g ? this.alloc(dim) : null;
+        rmsnormBackwardKernel(this.d(dy), this.d(x), g ? this.d(g) : null, this.d(rstd), dx.data, dg?.data ?? null, rows, dim);
+        return { dx, dg };
+      },
+      layernormForward: (x: Storage, g: Storage | null, b: Storage | null, p: NormForwardParams) => {
+        const y = this.alloc(p.rows * p.dim);
+        const mean = this.alloc(p.rows);
+        const rstd = this.alloc(p.rows);
+        layernormForwardKernel(
+          this.d(x),
+          g ? this.d(g) : null,
+          b ? this.d(b) : null,
+          y.data,
+          mean.data,
+          rstd.data,
+          p.rows,
+          p.dim,
+          p.eps,
+        );
+        return { y, mean, rstd };
+      },
+      layernormBackward: (
+        dy: Storage,
+        x: Storage,
+        g: Storage | null,
+        mean: Storage,
+        rstd: Storage,
+        rows: number,
+        dim: number,
+        withBias: boolean,
+      ) => {
+        const dx = this.alloc(rows * dim);
+        const dg = g ? this.alloc(dim) : null;
+        const db = withBias ? this.alloc(dim) : null;
+        layernormBackwardKernel(
+          this.d(dy),
+          this.d(x),
+          g ? this.d(g) : null,
+          this.d(mean),
+          this.d(rstd),
+          dx.data,
+          dg?.data ?? null,
+          db?.data ?? null,
+          rows,
+          dim,
+        );
+        return { dx, dg, db };
+      },
+    };
+  }
+}

@@ -1,0 +1,54 @@
+import { TensorError } from '../../errors.js';
+
+function checkTarget(t: number, r: number, vocab: number): void {
+  if (!(t >= 0 && t < vocab) || t !== Math.floor(t)) {
+    throw new TensorError('crossEntropy', `target ${t} at row ${r} is outside [0, ${vocab})`);
+  }
+}
+
+/** loss[r] = logsumexp(logits[r]) - logits[r, target[r]] */
+export function crossEntropyKernel(logits: Float32Array, targets: Float32Array, out: Float32Array, rows: number, vocab: number): void {
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r]!;
+    checkTarget(t, r, vocab);
+    const base = r * vocab;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < vocab; j++) {
+      const v = logits[base + j]!;
+      if (v > m || v !== v) m = v;
+    }
+    let s = 0;
+    for (let j = 0; j < vocab; j++) s += Math.exp(logits[base + j]! - m);
+    out[r] = m + Math.log(s) - logits[base + t]!;
+  }
+}
+
+/** dlogits[r] = dLoss[r] * (softmax(logits[r]) - onehot(target[r])) */
+export function crossEntropyBackwardKernel(
+  logits: Float32Array,
+  targets: Float32Array,
+  dLoss: Float32Array,
+  out: Float32Array,
+  rows: number,
+  vocab: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const t = targets[r]!;
+    checkTarget(t, r, vocab);
+    const base = r * vocab;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < vocab; j++) {
+      const v = logits[base + j]!;
+      if (v > m || v !== v) m = v;
+    }
+    let s = 0;
+    for (let j = 0; j < vocab; j++) {
+      const e = Math.exp(logits[base + j]! - m);
+      out[base + j] = e;
+      s += e;
+    }
+    const scale = dLoss[dLoss.length === 1 ? 0 : r]! / s;
+    for (let j = 0; j < vocab; j++) out[base + j]! *= scale;
+    out[base + t]! -= dLoss[dLoss.length === 1 ? 0 : r]!;
+  }
+}

@@ -1,0 +1,24 @@
+import { TensorError } from '../../errors.js';
+
+export function gatherKernel(table: Float32Array, vocab: number, dim: number, indices: Float32Array, n: number, out: Float32Array): void {
+  for (let i = 0; i < n; i++) {
+    const v = indices[i]!;
+    if (!(v >= 0 && v < vocab) || v !== Math.floor(v)) {
+      throw new TensorError('gather', `index ${v} at position ${i} is outside [0, ${vocab})`);
+    }
+    out.set(table.subarray(v * dim, v * dim + dim), i * dim);
+  }
+}
+
+export function scatterAddKernel(src: Float32Array, n: number, dim: number, indices: Float32Array, vocab: number, out: Float32Array): void {
+  out.fill(0);
+  for (let i = 0; i < n; i++) {
+    const v = indices[i]!;
+    if (!(v >= 0 && v < vocab) || v !== Math.floor(v)) {
+      throw new TensorError('scatterAdd', `index ${v} at position ${i} is outside [0, ${vocab})`);
+    }
+    const o = v * dim;
+    const s = i * dim;
+    for (let j = 0; j < dim; j++) out[o + j]! += src[s + j]!;
+  }
+}

@@ -1,0 +1,45 @@
+import type { SoftmaxParams } from '../../backend.js';
+
+/** Row softmax / log-softmax with the causal rule of SoftmaxParams; masked entries get 0 (softmax) or -Inf (log). */
+export function softmaxKernel(x: Float32Array, out: Float32Array, p: SoftmaxParams): void {
+  const { rows, cols, log, causalQueryLen: tq } = p;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    // keys allowed: j < limit
+    const limit = tq > 0 ? Math.min(cols, (r % tq) + (cols - tq) + 1) : cols;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < limit; j++) {
+      const v = x[base + j]!;
+      if (v > m || v !== v) m = v;
+    }
+    let s = 0;
+    for (let j = 0; j < limit; j++) s += Math.exp(x[base + j]! - m);
+    if (log) {
+      const lse = m + Math.log(s);
+      for (let j = 0; j < limit; j++) out[base + j] = x[base + j]! - lse;
+      for (let j = limit; j < cols; j++) out[base + j] = Number.NEGATIVE_INFINITY;
+    } else {
+      const inv = 1 / s;
+      for (let j = 0; j < limit; j++) out[base + j] = Math.exp(x[base + j]! - m) * inv;
+      for (let j = limit; j < cols; j++) out[base + j] = 0;
+    }
+  }
+}
+
+/** softmax: dx = y * (dy - sum(dy*y)); log-softmax: dx = dy - exp(y) * sum(dy). Masked entries get 0. */
+export function softmaxBackwardKernel(y: Float32Array, dy: Float32Array, out: Float32Array, p: SoftmaxParams): void {
+  const { rows, cols, log, causalQueryLen: tq } = p;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    const limit = tq > 0 ? Math.min(cols, (r % tq) + (cols - tq) + 1) : cols;
+    let s = 0;
+    if (log) {
+      for (let j = 0; j < limit; j++) s += dy[base + j]!;
+      for (let j = 0; j < limit; j++) out[base + j] = dy[base + j]! - Math.exp(y[base + j]!) * s;
+    } else {
+      for (let j = 0; j < limit; j++) s += dy[base + j]! * y[base + j]!;
+      for (let j = 0; j < limit; j++) out[base + j] = y[base + j]! * (dy[base + j]! - s);
+    }
+    for (let j = limit; j < cols; j++) out[base + j] = 0;
+  }
+}

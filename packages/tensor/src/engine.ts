@@ -1,0 +1,83 @@
+import type { Backend } from './backend.js';
+import { CpuBackend } from './cpu/cpu-backend.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Process-wide state: the default backend, the tidy scopes and the autograd hook.
+ * The backend is chosen explicitly (setBackend) or defaults to the CPU backend on first use; there is no
+ * async initialisation to await.
+ */
+let current: Backend | null = null;
+
+export function setBackend(backend: Backend): void {
+  current = backend;
+}
+
+export function getBackend(): Backend {
+  if (!current) current = new CpuBackend();
+  return current;
+}
+
+/**
+ * Autograd lives in its own package and plugs in here: when `record` is set and an input requires grad,
+ * every op reports itself so the tape can build the graph. `enabled` is flipped by noGrad().
+ */
+export interface AutogradHooks {
+  record: ((op: string, inputs: readonly Tensor[], output: Tensor, attrs: Record<string, unknown>) => void) | null;
+  enabled: boolean;
+}
+
+export const autogradHooks: AutogradHooks = { record: null, enabled: true };
+
+// ---- tidy scopes -------------------------------------------------------------------------------------------------
+
+const scopes: Tensor[][] = [];
+
+/** Called by every new Tensor. */
+export function track(t: Tensor): void {
+  const top = scopes[scopes.length - 1];
+  if (top) top.push(t);
+}
+
+/**
+ * Runs fn and disposes every tensor created inside it, except the ones it returns (anywhere inside arrays or
+ * plain objects) and the ones marked with keep(). Returned tensors move to the enclosing scope.
+ */
+export function tidy<T>(fn: () => T): T {
+  scopes.push([]);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    disposeScope(scopes.pop()!, new Set());
+    throw e;
+  }
+  const keepSet = new Set<Tensor>();
+  collectTensors(result, keepSet, 0);
+  const scope = scopes.pop()!;
+  disposeScope(scope, keepSet);
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of keepSet) parent.push(t);
+  return result;
+}
+
+function disposeScope(scope: Tensor[], keepSet: Set<Tensor>): void {
+  for (const t of scope) {
+    if (!keepSet.has(t) && !t.kept && !t.isDisposed) t.dispose();
+  }
+}
+
+function collectTensors(v: unknown, out: Set<Tensor>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 4) return;
+  if ((v as { __isTensor?: boolean }).__isTensor) {
+    out.add(v as Tensor);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) collectTensors(x, out, depth + 1);
+    return;
+  }
+  if (Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v)) collectTensors(x, out, depth + 1);
+  }
+}

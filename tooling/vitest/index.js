@@ -1,0 +1,43 @@
+// Shared vitest config. Every package's vitest.config.ts calls packageConfig(import.meta.dirname).
+// Workspace packages resolve to their TypeScript sources, so tests never need a prior build (trpc's alias trick).
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+const root = resolve(import.meta.dirname, '../..');
+
+function workspaceAliases() {
+  const aliases = [];
+  for (const dir of ['packages', 'apps']) {
+    const base = join(root, dir);
+    if (!existsSync(base)) continue;
+    for (const name of readdirSync(base)) {
+      const pkgFile = join(base, name, 'package.json');
+      if (!existsSync(pkgFile)) continue;
+      const pkg = JSON.parse(readFileSync(pkgFile, 'utf8'));
+      const exportsMap = pkg.exports ?? {};
+      for (const [sub, target] of Object.entries(exportsMap)) {
+        const src = typeof target === 'object' ? target.source : undefined;
+        if (!src) continue;
+        const spec = sub === '.' ? pkg.name : `${pkg.name}/${sub.replace(/^\.\//, '')}`;
+        aliases.push({ find: new RegExp(`^${spec.replace(/[/.@-]/g, '\\$&')}$`), replacement: join(base, name, src) });
+      }
+    }
+  }
+  return aliases;
+}
+
+/** @param {string} dir the package directory @param {import('vitest/config').UserConfig['test']} [test] */
+export function packageConfig(dir, test = {}) {
+  return defineConfig({
+    resolve: { alias: workspaceAliases() },
+    test: {
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      environment: 'node',
+      pool: 'forks',
+      testTimeout: 60_000,
+      reporters: ['default', ['json', { outputFile: join(dir, 'test-results.json') }]],
+      ...test,
+    },
+  });
+}
