@@ -151,7 +151,8 @@ export interface Backend {
   /** optional fused kernels; absent ones fall back to composites of the primitives below */
   readonly fused: Partial<FusedKernels>;
 
-  upload(values: Float32Array): Storage;
+  /** copies the values in (a float32 backend rounds Float64Array input) */
+  upload(values: Float32Array | Float64Array): Storage;
   download(s: Storage, size: number): Promise<Float32Array>;
   downloadSync?(s: Storage, size: number): Float32Array;
   dispose(s: Storage): void;

@@ -25,12 +25,14 @@ import {
   rmsnormBackwardKernel,
   rmsnormForwardKernel,
 } from './kernels/norm.js';
+import type { FloatArray } from './kernels/float-array.js';
+import { gemmReference } from './kernels/gemm-reference.js';
 import { reduceKernel } from './kernels/reduce.js';
 import { softmaxBackwardKernel, softmaxKernel } from './kernels/softmax.js';
 
 /** CPU storage: one Float32Array of exactly the tensor's size. */
 export class CpuStorage {
-  constructor(readonly data: Float32Array) {}
+  constructor(readonly data: FloatArray) {}
 }
 
 export interface CpuBackendOptions {
@@ -40,6 +42,11 @@ export interface CpuBackendOptions {
   gemm?: GemmProvider;
   /** reuse freed buffers of the same size (default true) */
   pool?: boolean;
+  /**
+   * 'float64' stores and computes everything in double precision: slow, for gradcheck's finite differences.
+   * Default 'float32'.
+   */
+  precision?: 'float32' | 'float64';
 }
 
 /**
@@ -52,7 +59,8 @@ export class CpuBackend implements Backend {
   readonly synchronous = true;
   readonly fused: Partial<FusedKernels>;
   gemmProvider: GemmProvider;
-  private free = new Map<number, Float32Array[]>();
+  readonly precision: 'float32' | 'float64';
+  private free = new Map<number, FloatArray[]>();
   private live = 0;
   private liveBytes = 0;
   private readonly pooling: boolean;
@@ -60,31 +68,32 @@ export class CpuBackend implements Backend {
   constructor(opts: CpuBackendOptions = {}) {
     this.gemmProvider = opts.gemm ?? referenceGemm;
     this.pooling = opts.pool ?? true;
+    this.precision = opts.precision ?? 'float32';
     this.fused = opts.fused === false ? {} : this.makeFused();
-    this.name = opts.fused === false ? 'cpu(composite)' : 'cpu';
+    this.name = `cpu${opts.fused === false ? '(composite)' : ''}${this.precision === 'float64' ? '(float64)' : ''}`;
   }
 
   // ---- memory ---------------------------------------------------------------------------------------------------
 
   private alloc(size: number, zero = false): CpuStorage {
-    let data: Float32Array | undefined;
+    let data: FloatArray | undefined;
     if (this.pooling) {
       const list = this.free.get(size);
       data = list?.pop();
       if (data && zero) data.fill(0);
     }
-    data ??= new Float32Array(size);
+    data ??= this.precision === 'float64' ? new Float64Array(size) : new Float32Array(size);
     this.live++;
-    this.liveBytes += size * 4;
+    this.liveBytes += data.byteLength;
     return new CpuStorage(data);
   }
 
-  private d(s: Storage): Float32Array {
+  private d(s: Storage): FloatArray {
     if (!(s instanceof CpuStorage)) throw new TensorError('cpu', 'storage from another backend was passed to the CPU backend');
     return s.data;
   }
 
-  upload(values: Float32Array): Storage {
+  upload(values: Float32Array | Float64Array): Storage {
     const s = this.alloc(values.length);
     s.data.set(values);
     return s;
@@ -95,13 +104,19 @@ export class CpuBackend implements Backend {
   }
 
   downloadSync(s: Storage, size: number): Float32Array {
-    return this.d(s).slice(0, size);
+    const data = this.d(s);
+    return data instanceof Float32Array ? data.slice(0, size) : Float32Array.from(data.subarray(0, size));
+  }
+
+  /** A copy of the values at storage precision (Float64Array in float64 mode); for gradcheck. */
+  readValues(s: Storage): FloatArray {
+    return this.d(s).slice();
   }
 
   dispose(s: Storage): void {
     const data = this.d(s);
     this.live--;
-    this.liveBytes -= data.length * 4;
+    this.liveBytes -= data.byteLength;
     if (!this.pooling) return;
     let list = this.free.get(data.length);
     if (!list) {
@@ -151,9 +166,14 @@ export class CpuBackend implements Backend {
     const out = this.alloc(batch * M * N);
     const A = this.d(a);
     const B = this.d(b);
-    const gemm = this.gemmProvider.gemm;
-    for (let i = 0; i < batch; i++) {
-      gemm(A, i * aBatchStride, B, i * bBatchStride, out.data, i * M * N, M, K, N, transA, transB);
+    const C = out.data;
+    if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
+      const gemm = this.gemmProvider.gemm;
+      for (let i = 0; i < batch; i++) gemm(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
+    } else {
+      for (let i = 0; i < batch; i++) {
+        gemmReference(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
+      }
     }
     return out;
   }

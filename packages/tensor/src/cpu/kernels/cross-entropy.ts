@@ -1,3 +1,4 @@
+import type { FloatArray } from './float-array.js';
 import { TensorError } from '../../errors.js';
 
 function checkTarget(t: number, r: number, vocab: number): void {
@@ -7,7 +8,7 @@ function checkTarget(t: number, r: number, vocab: number): void {
 }
 
 /** loss[r] = logsumexp(logits[r]) - logits[r, target[r]] */
-export function crossEntropyKernel(logits: Float32Array, targets: Float32Array, out: Float32Array, rows: number, vocab: number): void {
+export function crossEntropyKernel(logits: FloatArray, targets: FloatArray, out: FloatArray, rows: number, vocab: number): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[r]!;
     checkTarget(t, r, vocab);
@@ -25,10 +26,10 @@ export function crossEntropyKernel(logits: Float32Array, targets: Float32Array, 
 
 /** dlogits[r] = dLoss[r] * (softmax(logits[r]) - onehot(target[r])) */
 export function crossEntropyBackwardKernel(
-  logits: Float32Array,
-  targets: Float32Array,
-  dLoss: Float32Array,
-  out: Float32Array,
+  logits: FloatArray,
+  targets: FloatArray,
+  dLoss: FloatArray,
+  out: FloatArray,
   rows: number,
   vocab: number,
 ): void {

@@ -1,9 +1,10 @@
+import type { FloatArray } from './float-array.js';
 import type { BinaryOp, UnaryOp } from '../../backend.js';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 /** One tight loop per op, so V8 compiles each to straight-line float code (no per-element dispatch). */
-export function unaryKernel(op: UnaryOp, x: Float32Array, out: Float32Array, n: number): void {
+export function unaryKernel(op: UnaryOp, x: FloatArray, out: FloatArray, n: number): void {
   switch (op) {
     case 'neg':
       for (let i = 0; i < n; i++) out[i] = -x[i]!;
@@ -104,12 +105,12 @@ const BIN_FNS: Record<BinaryOp, BinFn> = {
  */
 export function binaryKernel(
   op: BinaryOp,
-  a: Float32Array,
+  a: FloatArray,
   aShape: readonly number[],
-  b: Float32Array,
+  b: FloatArray,
   bShape: readonly number[],
   outShape: readonly number[],
-  out: Float32Array,
+  out: FloatArray,
 ): void {
   const n = out.length;
   const na = a.length;
@@ -132,7 +133,7 @@ function isTrailing(shape: readonly number[], outShape: readonly number[]): bool
   return true;
 }
 
-function sameShape(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+function sameShape(op: BinaryOp, a: FloatArray, b: FloatArray, out: FloatArray, n: number): void {
   switch (op) {
     case 'add':
       for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
@@ -153,7 +154,7 @@ function sameShape(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32A
   }
 }
 
-function scalarRight(op: BinaryOp, a: Float32Array, s: number, out: Float32Array, n: number, full: boolean): void {
+function scalarRight(op: BinaryOp, a: FloatArray, s: number, out: FloatArray, n: number, full: boolean): void {
   if (!full) {
     // a is a scalar too (n === 1)
     out[0] = BIN_FNS[op](a[0]!, s);
@@ -179,12 +180,12 @@ function scalarRight(op: BinaryOp, a: Float32Array, s: number, out: Float32Array
   }
 }
 
-function scalarLeft(op: BinaryOp, s: number, b: Float32Array, out: Float32Array, n: number): void {
+function scalarLeft(op: BinaryOp, s: number, b: FloatArray, out: FloatArray, n: number): void {
   const f = BIN_FNS[op];
   for (let i = 0; i < n; i++) out[i] = f(s, b[i]!);
 }
 
-function rowRight(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, n: number, nb: number): void {
+function rowRight(op: BinaryOp, a: FloatArray, b: FloatArray, out: FloatArray, n: number, nb: number): void {
   if (op === 'add') {
     for (let base = 0; base < n; base += nb) for (let j = 0; j < nb; j++) out[base + j] = a[base + j]! + b[j]!;
     return;
@@ -197,19 +198,19 @@ function rowRight(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Ar
   for (let base = 0; base < n; base += nb) for (let j = 0; j < nb; j++) out[base + j] = f(a[base + j]!, b[j]!);
 }
 
-function rowLeft(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array, n: number, na: number): void {
+function rowLeft(op: BinaryOp, a: FloatArray, b: FloatArray, out: FloatArray, n: number, na: number): void {
   const f = BIN_FNS[op];
   for (let base = 0; base < n; base += na) for (let j = 0; j < na; j++) out[base + j] = f(a[j]!, b[base + j]!);
 }
 
 function general(
   f: BinFn,
-  a: Float32Array,
+  a: FloatArray,
   aShape: readonly number[],
-  b: Float32Array,
+  b: FloatArray,
   bShape: readonly number[],
   outShape: readonly number[],
-  out: Float32Array,
+  out: FloatArray,
 ): void {
   const rank = outShape.length;
   const aStr = broadcastStrides(aShape, outShape);

@@ -1,6 +1,7 @@
+import type { FloatArray } from './float-array.js';
 import { TensorError } from '../../errors.js';
 
-export function gatherKernel(table: Float32Array, vocab: number, dim: number, indices: Float32Array, n: number, out: Float32Array): void {
+export function gatherKernel(table: FloatArray, vocab: number, dim: number, indices: FloatArray, n: number, out: FloatArray): void {
   for (let i = 0; i < n; i++) {
     const v = indices[i]!;
     if (!(v >= 0 && v < vocab) || v !== Math.floor(v)) {
@@ -10,7 +11,7 @@ export function gatherKernel(table: Float32Array, vocab: number, dim: number, in
   }
 }
 
-export function scatterAddKernel(src: Float32Array, n: number, dim: number, indices: Float32Array, vocab: number, out: Float32Array): void {
+export function scatterAddKernel(src: FloatArray, n: number, dim: number, indices: FloatArray, vocab: number, out: FloatArray): void {
   out.fill(0);
   for (let i = 0; i < n; i++) {
     const v = indices[i]!;

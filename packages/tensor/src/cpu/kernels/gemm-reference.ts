@@ -1,3 +1,4 @@
+import { type FloatArray, allocLike } from './float-array.js';
 /**
  * Plain-TypeScript matmul: C[M,N] = op(A) op(B), row-major, op = optional transpose. The readable oracle for
  * the fast kernels and the fallback where WebAssembly SIMD is missing. Operands are first brought to A:[M,K],
@@ -5,11 +6,11 @@
  * a row of B, so each loaded B value feeds 4 multiply-adds and the 4 C rows stay in L1.
  */
 export function gemmReference(
-  A: Float32Array,
+  A: FloatArray,
   aOff: number,
-  B: Float32Array,
+  B: FloatArray,
   bOff: number,
-  C: Float32Array,
+  C: FloatArray,
   cOff: number,
   M: number,
   K: number,
@@ -64,8 +65,8 @@ export function gemmReference(
 }
 
 /** src viewed as [rows, cols] at offset -> a fresh [cols, rows] */
-function transposeCopy(src: Float32Array, off: number, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+function transposeCopy(src: FloatArray, off: number, rows: number, cols: number): FloatArray {
+  const out = allocLike(src, rows * cols);
   for (let r = 0; r < rows; r++) {
     const base = off + r * cols;
     for (let c = 0; c < cols; c++) out[c * rows + r] = src[base + c]!;

@@ -1,6 +1,7 @@
+import type { FloatArray } from './float-array.js';
 import { stridesOf } from '../../shape.js';
 
-export function permuteKernel(x: Float32Array, shape: readonly number[], perm: readonly number[], out: Float32Array): void {
+export function permuteKernel(x: FloatArray, shape: readonly number[], perm: readonly number[], out: FloatArray): void {
   const rank = shape.length;
   const inStr = stridesOf(shape);
   const outShape = perm.map((p) => shape[p]!);
@@ -41,8 +42,8 @@ export function permuteKernel(x: Float32Array, shape: readonly number[], perm: r
  * reverse: a dense [size] into the box of a zero-filled [shape] tensor (toBox = true, slice's adjoint).
  */
 export function boxCopy(
-  dense: Float32Array,
-  full: Float32Array,
+  dense: FloatArray,
+  full: FloatArray,
   shape: readonly number[],
   begin: readonly number[],
   size: readonly number[],
@@ -80,7 +81,7 @@ export function boxCopy(
   }
 }
 
-export function concatKernel(xs: readonly Float32Array[], shapes: readonly (readonly number[])[], axis: number, out: Float32Array): void {
+export function concatKernel(xs: readonly FloatArray[], shapes: readonly (readonly number[])[], axis: number, out: FloatArray): void {
   // view every input as [outer, len_i * inner]; the output interleaves their rows
   let outer = 1;
   for (let i = 0; i < axis; i++) outer *= shapes[0]![i]!;

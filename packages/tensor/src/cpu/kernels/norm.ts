@@ -1,3 +1,4 @@
+import type { FloatArray } from './float-array.js';
 /**
  * Fused RMSNorm and LayerNorm, forward and backward, one pass per row (llm.c layernorm_forward/backward).
  * Row statistics accumulate in f64. Backward accumulates dg/db over rows in f64 and writes dx in one pass:
@@ -5,10 +6,10 @@
  *   RMSNorm:   dx = rstd * (dxhat - xhat * mean(dxhat * xhat))
  */
 export function rmsnormForwardKernel(
-  x: Float32Array,
-  g: Float32Array | null,
-  y: Float32Array,
-  rstdOut: Float32Array,
+  x: FloatArray,
+  g: FloatArray | null,
+  y: FloatArray,
+  rstdOut: FloatArray,
   rows: number,
   dim: number,
   eps: number,
@@ -28,12 +29,12 @@ export function rmsnormForwardKernel(
 }
 
 export function rmsnormBackwardKernel(
-  dy: Float32Array,
-  x: Float32Array,
-  g: Float32Array | null,
-  rstdIn: Float32Array,
-  dx: Float32Array,
-  dg: Float32Array | null,
+  dy: FloatArray,
+  x: FloatArray,
+  g: FloatArray | null,
+  rstdIn: FloatArray,
+  dx: FloatArray,
+  dg: FloatArray | null,
   rows: number,
   dim: number,
 ): void {
@@ -60,12 +61,12 @@ export function rmsnormBackwardKernel(
 }
 
 export function layernormForwardKernel(
-  x: Float32Array,
-  g: Float32Array | null,
-  b: Float32Array | null,
-  y: Float32Array,
-  meanOut: Float32Array,
-  rstdOut: Float32Array,
+  x: FloatArray,
+  g: FloatArray | null,
+  b: FloatArray | null,
+  y: FloatArray,
+  meanOut: FloatArray,
+  rstdOut: FloatArray,
   rows: number,
   dim: number,
   eps: number,
@@ -93,14 +94,14 @@ export function layernormForwardKernel(
 }
 
 export function layernormBackwardKernel(
-  dy: Float32Array,
-  x: Float32Array,
-  g: Float32Array | null,
-  meanIn: Float32Array,
-  rstdIn: Float32Array,
-  dx: Float32Array,
-  dg: Float32Array | null,
-  db: Float32Array | null,
+  dy: FloatArray,
+  x: FloatArray,
+  g: FloatArray | null,
+  meanIn: FloatArray,
+  rstdIn: FloatArray,
+  dx: FloatArray,
+  dg: FloatArray | null,
+  db: FloatArray | null,
   rows: number,
   dim: number,
 ): void {

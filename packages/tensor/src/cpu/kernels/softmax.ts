@@ -1,7 +1,8 @@
+import type { FloatArray } from './float-array.js';
 import type { SoftmaxParams } from '../../backend.js';
 
 /** Row softmax / log-softmax with the causal rule of SoftmaxParams; masked entries get 0 (softmax) or -Inf (log). */
-export function softmaxKernel(x: Float32Array, out: Float32Array, p: SoftmaxParams): void {
+export function softmaxKernel(x: FloatArray, out: FloatArray, p: SoftmaxParams): void {
   const { rows, cols, log, causalQueryLen: tq } = p;
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -27,7 +28,7 @@ export function softmaxKernel(x: Float32Array, out: Float32Array, p: SoftmaxPara
 }
 
 /** softmax: dx = y * (dy - sum(dy*y)); log-softmax: dx = dy - exp(y) * sum(dy). Masked entries get 0. */
-export function softmaxBackwardKernel(y: Float32Array, dy: Float32Array, out: Float32Array, p: SoftmaxParams): void {
+export function softmaxBackwardKernel(y: FloatArray, dy: FloatArray, out: FloatArray, p: SoftmaxParams): void {
   const { rows, cols, log, causalQueryLen: tq } = p;
   for (let r = 0; r < rows; r++) {
     const base = r * cols;

@@ -1,0 +1,48 @@
+import type { BinaryOp, UnaryOp } from '../backend.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { type TensorLike, backendOf, record, toTensor, wrap } from './internal.js';
+
+/** Elementwise binary op with NumPy broadcasting; numbers are scalars. */
+export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
+  const backend = backendOf(op, a, b);
+  const ta = toTensor(op, a, backend);
+  const tb = toTensor(op, b, backend);
+  const outShape = broadcastShapes(op, ta.shape, tb.shape);
+  const out = wrap(backend, backend.binary(op, ta.storage, ta.shape, tb.storage, tb.shape, outShape), outShape);
+  return record(op, [ta, tb], out);
+}
+
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/** 1 where a == b else 0 (not differentiable) */
+export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
+/** 1 where a > b else 0 (not differentiable) */
+export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
+
+/** Elementwise unary op. */
+export function unary(op: UnaryOp, x: Tensor): Tensor {
+  const backend = backendOf(op, x);
+  const out = wrap(backend, backend.unary(op, x.storage, x.size), x.shape);
+  return record(op, [x], out);
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** GELU, tanh approximation (GPT-2's) */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+export const square = (x: Tensor): Tensor => unary('square', x);
+export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', x);

@@ -1,0 +1,53 @@
+import type { Backend, Storage } from '../backend.js';
+import { autogradHooks, getBackend } from '../engine.js';
+import { TensorError } from '../errors.js';
+import { formatShape } from '../shape.js';
+import { type DType, Tensor } from '../tensor.js';
+
+/** Anything an op accepts where a tensor goes: numbers become scalars on the other operand's backend. */
+export type TensorLike = Tensor | number;
+
+export function backendOf(op: string, ...ts: TensorLike[]): Backend {
+  let b: Backend | null = null;
+  for (const t of ts) {
+    if (!(t instanceof Tensor)) continue;
+    if (t.isDisposed) throw new TensorError(op, `input ${t.describe()} was used after dispose()`);
+    if (b && t.backend !== b) {
+      throw new TensorError(op, `inputs live on different backends ('${b.name}' and '${t.backend.name}')`);
+    }
+    b = t.backend;
+  }
+  return b ?? getBackend();
+}
+
+export function toTensor(op: string, x: TensorLike, backend: Backend): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x !== 'number') throw new TensorError(op, `expected a Tensor or a number, got ${typeof x}`);
+  return new Tensor(backend, backend.fill(1, x), []);
+}
+
+export function wrap(backend: Backend, storage: Storage, shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return new Tensor(backend, storage, shape, dtype);
+}
+
+/** Reports the op to autograd when any input requires grad (and grad mode is on). */
+export function record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: Record<string, unknown> = {}): Tensor {
+  const hook = autogradHooks.record;
+  if (hook && autogradHooks.enabled) {
+    for (const t of inputs) {
+      if (t.requiresGrad) {
+        hook(op, inputs, output, attrs);
+        break;
+      }
+    }
+  }
+  return output;
+}
+
+export function requireFloat(op: string, t: Tensor, what = 'input'): void {
+  if (t.dtype !== 'float32') throw new TensorError(op, `${what} ${t.describe()} must be float32, got ${t.dtype}`);
+}
+
+export function requireRank(op: string, t: Tensor, min: number, what = 'input'): void {
+  if (t.rank < min) throw new TensorError(op, `${what} must have rank >= ${min}, got ${formatShape(t.shape)}`);
+}

@@ -1,0 +1,62 @@
+import { ShapeError } from '../errors.js';
+import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { backendOf, record, requireFloat, wrap } from './internal.js';
+
+export interface MatmulOptions {
+  /** use a's last two dims transposed */
+  transA?: boolean;
+  /** use b's last two dims transposed */
+  transB?: boolean;
+}
+
+/**
+ * Batched matrix product over the last two dims: [..., M, K] x [..., K, N] -> [..., M, N]. Leading (batch) dims
+ * broadcast; a rank-2 operand is shared across the batch without a copy.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const op = 'matmul';
+  const backend = backendOf(op, a, b);
+  requireFloat(op, a);
+  requireFloat(op, b);
+  const transA = opts.transA ?? false;
+  const transB = opts.transB ?? false;
+  if (a.rank < 2 || b.rank < 2) {
+    throw new ShapeError(op, `${formatShape(a.shape)} x ${formatShape(b.shape)}: both operands need rank >= 2`);
+  }
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const M = transA ? ac : ar;
+  const K = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
+  if (K !== Kb) {
+    const t = `${transA ? 'transA ' : ''}${transB ? 'transB ' : ''}`;
+    throw new ShapeError(op, `${formatShape(a.shape)} x ${formatShape(b.shape)}: ${t}inner dims ${K} != ${Kb}`);
+  }
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const batchShape = broadcastShapes(op, aBatch, bBatch);
+  const batch = sizeOf(batchShape);
+  // operands whose batch dims are all broadcast are shared (stride 0); partial broadcasting is materialized
+  const aFull = sizeOf(aBatch) === batch;
+  const bFull = sizeOf(bBatch) === batch;
+  let A = a;
+  let B = b;
+  if (!aFull && sizeOf(aBatch) !== 1) A = a.broadcastTo([...batchShape, ...a.shape.slice(-2)]);
+  if (!bFull && sizeOf(bBatch) !== 1) B = b.broadcastTo([...batchShape, ...b.shape.slice(-2)]);
+  const aStride = sizeOf(A.shape.slice(0, -2)) === batch && batch > 1 ? M * K : 0;
+  const bStride = sizeOf(B.shape.slice(0, -2)) === batch && batch > 1 ? K * N : 0;
+  const storage = backend.matmul(A.storage, B.storage, {
+    batch,
+    M,
+    K,
+    N,
+    transA,
+    transB,
+    aBatchStride: aStride,
+    bBatchStride: bStride,
+  });
+  const out = wrap(backend, storage, [...batchShape, M, N]);
+  return record(op, [A, B], out, { transA, transB });
+}

@@ -1,0 +1,54 @@
+import type { ReduceOp } from '../backend.js';
+import { axisSplit, normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { backendOf, record, wrap } from './internal.js';
+import { mul } from './elementwise.js';
+
+export interface ReduceOptions {
+  keepDims?: boolean;
+}
+
+export type Axes = number | readonly number[] | undefined;
+
+function resolveAxes(op: string, x: Tensor, axes: Axes): number[] {
+  if (axes === undefined) return x.shape.map((_, i) => i);
+  const list = typeof axes === 'number' ? [axes] : [...axes];
+  const norm = list.map((a) => normalizeAxis(op, a, x.rank));
+  return [...new Set(norm)].sort((a, b) => b - a);
+}
+
+/** One axis at a time (largest first so indices stay valid); the op is recorded per axis for autograd. */
+function reduceAxes(op: ReduceOp, x: Tensor, axes: Axes, keepDims: boolean): Tensor {
+  const list = resolveAxes(op, x, axes);
+  let cur = x;
+  for (const axis of list) {
+    const backend = backendOf(op, cur);
+    const { outer, len, inner } = axisSplit(cur.shape, axis);
+    const shape = [...cur.shape];
+    shape[axis] = 1;
+    const out = wrap(backend, backend.reduce(op, cur.storage, outer, len, inner), shape);
+    cur = record(op, [cur], out, { axis });
+  }
+  if (!keepDims && list.length > 0) {
+    const shape = x.shape.filter((_, i) => !list.includes(i));
+    cur = cur.reshape(shape);
+  }
+  return cur;
+}
+
+/** Sum over the given axes (all by default). */
+export function sum(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
+  return reduceAxes('sum', x, axes, opts.keepDims ?? false);
+}
+
+/** Max over the given axes (all by default); NaN wins. */
+export function max(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
+  return reduceAxes('max', x, axes, opts.keepDims ?? false);
+}
+
+export function mean(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
+  const list = resolveAxes('mean', x, axes);
+  let count = 1;
+  for (const a of list) count *= x.shape[a]!;
+  return mul(sum(x, axes, opts), 1 / count);
+}
