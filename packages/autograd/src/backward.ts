@@ -1,0 +1,106 @@
+import { type Tensor, TensorError, add, formatShape, ones, sameShape } from '@tinyformer/tensor';
+import { type GraphNode, noGrad, nodeOf } from './tape.js';
+
+export interface BackwardOptions {
+  /** keep the graph so backward can run again through it (default false: the tape is released) */
+  retainGraph?: boolean;
+}
+
+/**
+ * Reverse-mode sweep from `root` (a scalar unless `grad` is given). Gradients of values used twice are summed;
+ * leaf tensors that require grad (parameters) get `.grad` accumulated (+=), so several backward calls before
+ * zeroGrad implement gradient accumulation. Afterwards the tape is released. Intermediate gradients are ordinary
+ * tensors: run the step inside tidy() to free them.
+ */
+export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new TensorError('backward', `tensor ${root.describe()} does not require grad (no parameter or grad-requiring input reached it)`);
+  }
+  if (!grad && root.size !== 1) {
+    throw new TensorError('backward', `root ${root.describe()} is not a scalar: pass the output gradient explicitly`);
+  }
+  if (grad && !sameShape(grad.shape, root.shape)) {
+    throw new TensorError('backward', `gradient ${formatShape(grad.shape)} does not match root ${formatShape(root.shape)}`);
+  }
+  const order = topoOrder(root);
+  noGrad(() => {
+    const grads = new Map<Tensor, Tensor>();
+    grads.set(root, grad ?? ones(root.shape, { backend: root.backend }));
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i]!;
+      const g = grads.get(node.output);
+      if (!g) continue;
+      grads.delete(node.output);
+      const inGrads = node.backward(g, node);
+      node.inputs.forEach((inp, k) => {
+        const gi = inGrads[k];
+        if (!gi || !inp.requiresGrad) return;
+        if (!sameShape(gi.shape, inp.shape)) {
+          throw new TensorError(
+            'backward',
+            `rule for '${node.op}' gave a gradient ${formatShape(gi.shape)} for input ${k} of shape ${formatShape(inp.shape)}`,
+          );
+        }
+        const prev = grads.get(inp);
+        grads.set(inp, prev ? add(prev, gi) : gi);
+      });
+    }
+    // what is left are the leaves' gradients
+    for (const [leaf, g] of grads) {
+      if (nodeOf(leaf)) continue;
+      if (leaf.grad) {
+        const old = leaf.grad;
+        leaf.grad = add(old, g).keep();
+        old.dispose();
+      } else {
+        leaf.grad = (g === grad ? g.mul(1) : g).keep();
+      }
+    }
+  });
+  if (!opts.retainGraph) for (const node of order) node.output.node = null;
+}
+
+/** Nodes in topological order (inputs before outputs), iteratively so deep graphs do not overflow the stack. */
+function topoOrder(root: Tensor): GraphNode[] {
+  const order: GraphNode[] = [];
+  const seen = new Set<GraphNode>();
+  const rootNode = nodeOf(root);
+  if (!rootNode) return order;
+  const stack: { node: GraphNode; next: number }[] = [{ node: rootNode, next: 0 }];
+  seen.add(rootNode);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next < top.node.inputs.length) {
+      const child = nodeOf(top.node.inputs[top.next++]!);
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        stack.push({ node: child, next: 0 });
+      }
+    } else {
+      order.push(top.node);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+/** Gradients of `outputs`'s sum with respect to `inputs`, without touching `.grad` (for tests and analysis). */
+export function grad(fn: () => Tensor, inputs: readonly Tensor[]): Tensor[] {
+  const saved = inputs.map((t) => t.grad);
+  const flags = inputs.map((t) => t.requiresGrad);
+  for (const t of inputs) {
+    t.grad = null;
+    t.requiresGrad = true;
+  }
+  try {
+    const out = fn();
+    const root = out.size === 1 ? out : out.sum();
+    backward(root);
+    return inputs.map((t) => t.grad ?? t.mul(0));
+  } finally {
+    inputs.forEach((t, i) => {
+      t.grad = saved[i]!;
+      t.requiresGrad = flags[i]!;
+    });
+  }
+}

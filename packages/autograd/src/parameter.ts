@@ -1,0 +1,38 @@
+import { type Shape, Tensor, TensorError, formatShape, zeros } from '@tinyformer/tensor';
+
+/**
+ * A trainable tensor: a leaf that requires grad, survives tidy(), and carries a name used in checkpoints and in
+ * error messages (e.g. which parameter's gradient went non-finite).
+ */
+export class Parameter extends Tensor {
+  constructor(init: Tensor, name: string) {
+    if (init.dtype !== 'float32') throw new TensorError('Parameter', `'${name}' must be float32, got ${init.dtype}`);
+    super(init.backend, init.storage, init.shape, 'float32', init);
+    this.name = name;
+    this.requiresGrad = true;
+    this.kept = true;
+  }
+
+  /** Replaces the values (same shape), e.g. when loading a checkpoint. */
+  assign(values: Tensor): void {
+    if (values.size !== this.size) {
+      throw new TensorError('Parameter.assign', `'${this.name}' is ${formatShape(this.shape)}, got ${formatShape(values.shape)}`);
+    }
+    const copy = values.backend.upload(values.dataSync());
+    this.replaceStorage(copy);
+  }
+
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+}
+
+export function isParameter(t: unknown): t is Parameter {
+  return t instanceof Parameter;
+}
+
+/** Zeroed gradient buffers shaped like a parameter (optimizer state). */
+export function zerosLikeParam(p: Parameter, shape: Shape = p.shape): Tensor {
+  return zeros(shape, { backend: p.backend }).keep();
+}

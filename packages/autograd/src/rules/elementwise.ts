@@ -1,0 +1,52 @@
+import * as t from '@tinyformer/tensor';
+import type { BackwardFn } from '../tape.js';
+import { unbroadcast } from './unbroadcast.js';
+
+type Tensor = t.Tensor;
+
+function binaryRule(f: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): BackwardFn {
+  return (g, node) => {
+    const [a, b] = node.inputs as [Tensor, Tensor];
+    const [ga, gb] = f(g, a, b, node.output);
+    return [ga && a.requiresGrad ? unbroadcast(ga, a.shape) : null, gb && b.requiresGrad ? unbroadcast(gb, b.shape) : null];
+  };
+}
+
+function unaryRule(f: (g: Tensor, x: Tensor, y: Tensor) => Tensor): BackwardFn {
+  return (g, node) => [f(g, node.inputs[0]!, node.output)];
+}
+
+/** maximum/minimum: the winner takes the gradient; ties split it evenly (PyTorch does the same). */
+function pickRule(isMax: boolean): BackwardFn {
+  return binaryRule((g, a, b) => {
+    const win = isMax ? t.gt(a, b) : t.gt(b, a);
+    const share = t.add(win, t.mul(t.eq(a, b), 0.5));
+    return [t.mul(g, share), t.mul(g, t.sub(1, share))];
+  });
+}
+
+export const ELEMENTWISE_RULES: Record<string, BackwardFn> = {
+  add: binaryRule((g) => [g, g]),
+  sub: binaryRule((g) => [g, t.neg(g)]),
+  mul: binaryRule((g, a, b) => [t.mul(g, b), t.mul(g, a)]),
+  div: binaryRule((g, a, b) => [t.div(g, b), t.neg(t.div(t.mul(g, a), t.square(b)))]),
+  pow: binaryRule((g, a, b, y) => [
+    t.mul(g, t.mul(b, t.pow(a, t.sub(b, 1)))),
+    b.requiresGrad ? t.mul(g, t.mul(y, t.log(a))) : null,
+  ]),
+  maximum: pickRule(true),
+  minimum: pickRule(false),
+  neg: unaryRule((g) => t.neg(g)),
+  exp: unaryRule((g, _x, y) => t.mul(g, y)),
+  log: unaryRule((g, x) => t.div(g, x)),
+  sqrt: unaryRule((g, _x, y) => t.div(t.mul(g, 0.5), y)),
+  rsqrt: unaryRule((g, x, y) => t.mul(g, t.mul(t.div(y, x), -0.5))),
+  tanh: unaryRule((g, _x, y) => t.mul(g, t.sub(1, t.square(y)))),
+  gelu: unaryRule((g, x) => t.mul(g, t.unary('geluGrad', x))),
+  silu: unaryRule((g, x) => t.mul(g, t.unary('siluGrad', x))),
+  relu: unaryRule((g, x) => t.mul(g, t.unary('step', x))),
+  sigmoid: unaryRule((g, _x, y) => t.mul(g, t.mul(y, t.sub(1, y)))),
+  abs: unaryRule((g, x) => t.mul(g, t.sub(t.unary('step', x), t.unary('step', t.neg(x))))),
+  square: unaryRule((g, x) => t.mul(g, t.mul(x, 2))),
+  reciprocal: unaryRule((g, _x, y) => t.neg(t.mul(g, t.square(y)))),
+};
