@@ -1,5 +1,5 @@
-import { type Tensor, TensorError, add, formatShape, ones, sameShape } from '@tinyformer/tensor';
-import { type GraphNode, noGrad, nodeOf } from './tape.js';
+import { add, formatShape, ones, sameShape, type Tensor, TensorError } from '@tinyformer/tensor';
+import { type GraphNode, nodeOf, noGrad } from './tape.js';
 
 export interface BackwardOptions {
   /** keep the graph so backward can run again through it (default false: the tape is released) */
@@ -14,13 +14,19 @@ export interface BackwardOptions {
  */
 export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
-    throw new TensorError('backward', `tensor ${root.describe()} does not require grad (no parameter or grad-requiring input reached it)`);
+    throw new TensorError(
+      'backward',
+      `tensor ${root.describe()} does not require grad (no parameter or grad-requiring input reached it)`,
+    );
   }
   if (!grad && root.size !== 1) {
     throw new TensorError('backward', `root ${root.describe()} is not a scalar: pass the output gradient explicitly`);
   }
   if (grad && !sameShape(grad.shape, root.shape)) {
-    throw new TensorError('backward', `gradient ${formatShape(grad.shape)} does not match root ${formatShape(root.shape)}`);
+    throw new TensorError(
+      'backward',
+      `gradient ${formatShape(grad.shape)} does not match root ${formatShape(root.shape)}`,
+    );
   }
   const order = topoOrder(root);
   noGrad(() => {

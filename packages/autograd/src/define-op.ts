@@ -1,4 +1,4 @@
-import { type Tensor, autogradHooks } from '@tinyformer/tensor';
+import { autogradHooks, type Tensor } from '@tinyformer/tensor';
 import { attachNode, noGrad } from './tape.js';
 
 export interface OpContext<A> {

@@ -1,4 +1,4 @@
-import { CpuBackend, Rng, Tensor, getBackend, setBackend, tensor, tidy } from '@tinyformer/tensor';
+import { CpuBackend, getBackend, Rng, setBackend, Tensor, tensor, tidy } from '@tinyformer/tensor';
 import { backward } from './backward.js';
 import { noGrad } from './tape.js';
 

@@ -1,5 +1,14 @@
 export { type BackwardOptions, backward, grad } from './backward.js';
-export { type OpContext, type OpSpec, defineOp } from './define-op.js';
-export { type GradcheckInput, type GradcheckOptions, type GradcheckResult, assertGradcheck, gradcheck } from './gradcheck.js';
-export { Parameter, isParameter, zerosLikeParam } from './parameter.js';
-export { type BackwardFn, type GraphNode, attachNode, isGradEnabled, noGrad, nodeOf } from './tape.js';
+export { defineOp, type OpContext, type OpSpec } from './define-op.js';
+export {
+  assertGradcheck,
+  type GradcheckInput,
+  type GradcheckOptions,
+  type GradcheckResult,
+  gradcheck,
+} from './gradcheck.js';
+export { Embedding } from './nn/embedding.js';
+export { Linear, type LinearOptions } from './nn/linear.js';
+export { Module } from './nn/module.js';
+export { isParameter, Parameter, zerosLikeParam } from './parameter.js';
+export { attachNode, type BackwardFn, type GraphNode, isGradEnabled, nodeOf, noGrad } from './tape.js';

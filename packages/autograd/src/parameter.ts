@@ -1,4 +1,4 @@
-import { type Shape, Tensor, TensorError, formatShape, zeros } from '@tinyformer/tensor';
+import { formatShape, type Shape, Tensor, TensorError, zeros } from '@tinyformer/tensor';
 
 /**
  * A trainable tensor: a leaf that requires grad, survives tidy(), and carries a name used in checkpoints and in
@@ -13,13 +13,15 @@ export class Parameter extends Tensor {
     this.kept = true;
   }
 
-  /** Replaces the values (same shape), e.g. when loading a checkpoint. */
-  assign(values: Tensor): void {
-    if (values.size !== this.size) {
-      throw new TensorError('Parameter.assign', `'${this.name}' is ${formatShape(this.shape)}, got ${formatShape(values.shape)}`);
+  /** Replaces the values (same size), e.g. when loading a checkpoint; works on every backend. */
+  setValues(values: Float32Array): void {
+    if (values.length !== this.size) {
+      throw new TensorError(
+        'Parameter.setValues',
+        `'${this.name}' ${formatShape(this.shape)} needs ${this.size} values, got ${values.length}`,
+      );
     }
-    const copy = values.backend.upload(values.dataSync());
-    this.replaceStorage(copy);
+    this.replaceStorage(this.backend.upload(values));
   }
 
   zeroGrad(): void {

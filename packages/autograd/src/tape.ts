@@ -1,4 +1,4 @@
-import { type Tensor, TensorError, autogradHooks } from '@tinyformer/tensor';
+import { autogradHooks, type Tensor, TensorError } from '@tinyformer/tensor';
 import { RULES } from './rules/index.js';
 
 /** One recorded op: its inputs, its output and how to push a gradient back through it. */

@@ -8,7 +8,10 @@ function binaryRule(f: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor |
   return (g, node) => {
     const [a, b] = node.inputs as [Tensor, Tensor];
     const [ga, gb] = f(g, a, b, node.output);
-    return [ga && a.requiresGrad ? unbroadcast(ga, a.shape) : null, gb && b.requiresGrad ? unbroadcast(gb, b.shape) : null];
+    return [
+      ga && a.requiresGrad ? unbroadcast(ga, a.shape) : null,
+      gb && b.requiresGrad ? unbroadcast(gb, b.shape) : null,
+    ];
   };
 }
 

@@ -1,4 +1,4 @@
-import { type Tensor, sameShape, sum } from '@tinyformer/tensor';
+import { sameShape, sum, type Tensor } from '@tinyformer/tensor';
 
 /** Sums a broadcast gradient back down to the input's shape (leading extra dims and dims that were 1). */
 export function unbroadcast(g: Tensor, shape: readonly number[]): Tensor {

@@ -1,0 +1,48 @@
+import { concat, type Tensor, TensorError } from '@tinyformer/tensor';
+
+/** Keys and values of one attention layer for the tokens decoded so far: (B, H, Tpast, hd) each. */
+export class LayerKVCache {
+  k: Tensor | null = null;
+  v: Tensor | null = null;
+
+  get length(): number {
+    return this.k ? this.k.shape[2]! : 0;
+  }
+
+  /** Appends this step's keys/values and returns the full ones; the cache owns them (they survive tidy). */
+  append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    const nk = this.k ? concat([this.k, k], 2) : k;
+    const nv = this.v ? concat([this.v, v], 2) : v;
+    if (this.k && this.k !== nk) this.k.dispose();
+    if (this.v && this.v !== nv) this.v.dispose();
+    this.k = nk.keep();
+    this.v = nv.keep();
+    return { k: nk, v: nv };
+  }
+
+  clear(): void {
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = null;
+    this.v = null;
+  }
+}
+
+/** One LayerKVCache per layer, for a whole model. */
+export class KVCache {
+  readonly layers: LayerKVCache[];
+
+  constructor(readonly nLayers: number) {
+    if (!Number.isInteger(nLayers) || nLayers <= 0)
+      throw new TensorError('KVCache', `nLayers must be positive, got ${nLayers}`);
+    this.layers = Array.from({ length: nLayers }, () => new LayerKVCache());
+  }
+
+  get length(): number {
+    return this.layers[0]!.length;
+  }
+
+  clear(): void {
+    for (const l of this.layers) l.clear();
+  }
+}

@@ -1,0 +1,16 @@
+export type FfnKind = 'swiglu' | 'gelu';
+
+export const FFN_KINDS: readonly FfnKind[] = ['swiglu', 'gelu'];
+
+export interface FfnConfig {
+  kind: FfnKind;
+  /** hidden width; default 4*dModel for gelu and the parameter-matched 8/3*dModel (rounded up to 8) for swiglu */
+  hiddenDim?: number;
+  bias?: boolean;
+}
+
+/** SwiGLU has three matrices instead of two, so 2/3 of 4*d keeps the parameter count of the GELU MLP. */
+export function defaultHiddenDim(kind: FfnKind, dModel: number): number {
+  if (kind === 'gelu') return 4 * dModel;
+  return Math.ceil((8 * dModel) / 3 / 8) * 8;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+const positiveInt = z.number().int().positive();
+
+const normSchema = z.strictObject({
+  kind: z.enum(['rmsnorm', 'layernorm', 'none']).default('rmsnorm'),
+  placement: z.enum(['pre', 'post']).default('pre'),
+  eps: z.number().positive().max(1).default(1e-5),
+  /** learned scale (and, for LayerNorm, shift) */
+  affine: z.boolean().default(true),
+  /** LayerNorm only: learned shift */
+  bias: z.boolean().default(true),
+});
+
+const ffnSchema = z.strictObject({
+  kind: z.enum(['swiglu', 'gelu']).default('swiglu'),
+  /** default: 4*dModel for gelu, 8/3*dModel rounded up to a multiple of 8 for swiglu */
+  hiddenDim: positiveInt.optional(),
+});
+
+export const modelConfigSchema = z
+  .strictObject({
+    vocabSize: positiveInt,
+    contextLength: positiveInt,
+    dModel: positiveInt,
+    nLayers: positiveInt,
+    nHeads: positiveInt,
+    norm: normSchema.default({ kind: 'rmsnorm', placement: 'pre', eps: 1e-5, affine: true, bias: true }),
+    ffn: ffnSchema.default({ kind: 'swiglu' }),
+    positional: z.enum(['rope', 'learned']).default('rope'),
+    tieEmbeddings: z.boolean().default(true),
+    /** norm before the LM head; default true for pre-norm, and it must be false for post-norm */
+    finalNorm: z.boolean().optional(),
+    /** per-head QK-norm with the block's norm kind */
+    qkNorm: z.boolean().default(false),
+    /** bias terms in the linear layers */
+    bias: z.boolean().default(false),
+    ropeBase: z.number().positive().default(10000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.dModel % c.nHeads !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nHeads'],
+        message: `dModel ${c.dModel} must be divisible by nHeads ${c.nHeads}`,
+      });
+    } else if (c.positional === 'rope' && (c.dModel / c.nHeads) % 2 !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['positional'],
+        message: `rope needs an even head dim, got dModel/nHeads = ${c.dModel / c.nHeads}`,
+      });
+    }
+    if (c.norm.placement === 'post' && c.finalNorm === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['finalNorm'],
+        message: 'post-norm blocks already end in a norm: finalNorm must be false with norm.placement "post"',
+      });
+    }
+    if (c.qkNorm && c.norm.kind === 'none') {
+      ctx.addIssue({ code: 'custom', path: ['qkNorm'], message: 'qkNorm needs a norm kind other than "none"' });
+    }
+  });
+
+/** What a user writes: every field with a default may be left out. */
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;
+/** The resolved config: every field present. */
+export type ModelConfig = Omit<z.output<typeof modelConfigSchema>, 'finalNorm'> & { finalNorm: boolean };
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly { path: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates and fills defaults; errors name each field path and, for enums, the allowed values. */
+export function resolveModelConfig(input: unknown, where = 'model config'): ModelConfig {
+  const r = modelConfigSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => {
+      const path = i.path.join('.') || '(root)';
+      const keys = (i as { keys?: string[] }).keys;
+      const message = keys
+        ? `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`
+        : i.message;
+      return { path: keys && i.path.length === 0 ? keys.join(',') : path, message };
+    });
+    throw new ConfigError(`invalid ${where}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`, issues);
+  }
+  const c = r.data;
+  return { ...c, finalNorm: c.finalNorm ?? c.norm.placement === 'pre' };
+}

@@ -1,0 +1,41 @@
+export { Block, blockNormConfig } from './block.js';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointContents,
+  checkOptimizerState,
+  loadCheckpoint,
+  loadWeights,
+  readCheckpoint,
+  saveCheckpoint,
+} from './checkpoint.js';
+export {
+  ConfigError,
+  type ModelConfig,
+  type ModelConfigInput,
+  modelConfigSchema,
+  resolveModelConfig,
+} from './config.js';
+export { DecoderLM, type ForwardOptions } from './decoder-lm.js';
+export { type GenerateOptions, generate } from './generate.js';
+export {
+  AdamW,
+  type AdamWOptions,
+  type AdamWState,
+  clipScale,
+  gradNormSquared,
+  type LrSchedule,
+  learningRate,
+  type ParamGroup,
+} from './optim.js';
+export { ActivationProbe } from './probe.js';
+export {
+  CheckpointError,
+  decodeSafetensors,
+  encodeSafetensors,
+  type NamedTensor,
+  readFileChecked,
+  writeFileAtomic,
+} from './safetensors.js';
+export { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
+export { type Batch, NonFiniteError, type StepResult, Trainer, type TrainerOptions } from './trainer.js';

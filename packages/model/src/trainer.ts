@@ -1,0 +1,122 @@
+import { backward } from '@tinyformer/autograd';
+import { type Backend, tensor, tidy } from '@tinyformer/tensor';
+import type { DecoderLM } from './decoder-lm.js';
+import { AdamW, clipScale, gradNormSquared, type LrSchedule, learningRate } from './optim.js';
+
+export interface TrainerOptions {
+  schedule: LrSchedule;
+  beta1?: number;
+  beta2?: number;
+  weightDecay?: number;
+  /** clip the global gradient norm to this (0 = off); default 1 */
+  gradClip?: number;
+  /** micro-batches per optimizer step; default 1 */
+  gradAccumulation?: number;
+  /** what to do when the loss or a gradient is NaN/Inf: throw (default) or skip the step */
+  onNonFinite?: 'throw' | 'skip';
+}
+
+export interface Batch {
+  /** (B*T) token ids, row-major (B, T) */
+  x: Int32Array;
+  y: Int32Array;
+  batchSize: number;
+  contextLength: number;
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  skipped: boolean;
+}
+
+export class NonFiniteError extends Error {
+  constructor(
+    readonly step: number,
+    readonly what: string,
+  ) {
+    super(`step ${step}: ${what} is not finite (NaN or Inf); stopping before the update so the weights stay intact`);
+    this.name = 'NonFiniteError';
+  }
+}
+
+/**
+ * The training step, shared by charlm and the norm lab: forward, backward (accumulated over micro-batches),
+ * a host-side non-finite check of the loss and the gradient norm (device arithmetic may swallow NaN), clipping,
+ * one AdamW update. Every intermediate is released inside tidy(), so device memory stays flat.
+ */
+export class Trainer {
+  readonly optimizer: AdamW;
+  readonly backend: Backend;
+  step = 0;
+
+  constructor(
+    readonly model: DecoderLM,
+    readonly opts: TrainerOptions,
+  ) {
+    const { decay, noDecay } = model.decayGroups();
+    const wd = opts.weightDecay ?? 0.1;
+    this.optimizer = new AdamW(
+      [
+        { params: decay, weightDecay: wd },
+        { params: noDecay, weightDecay: 0 },
+      ],
+      { lr: opts.schedule.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.99 },
+    );
+    this.backend = model.wte.weight.backend;
+  }
+
+  lrAt(step: number): number {
+    return learningRate(step, this.opts.schedule);
+  }
+
+  /** One optimizer step; `nextBatch` is called once per micro-batch. */
+  async trainStep(nextBatch: () => Batch): Promise<StepResult> {
+    const accum = this.opts.gradAccumulation ?? 1;
+    const lr = this.lrAt(this.step);
+    this.optimizer.lr = lr;
+    let lossSum = 0;
+    for (let i = 0; i < accum; i++) {
+      const b = nextBatch();
+      const loss = tidy(() => {
+        const x = tensor(b.x, [b.batchSize, b.contextLength], { backend: this.backend, dtype: 'int32' });
+        const y = tensor(b.y, [b.batchSize, b.contextLength], { backend: this.backend, dtype: 'int32' });
+        const l = this.model.loss(x, y);
+        backward(l);
+        return l;
+      });
+      lossSum += await loss.item();
+      loss.dispose();
+    }
+    const loss = lossSum / accum;
+    const gn2 = gradNormSquared(this.optimizer.params());
+    const gradNorm = Math.sqrt(await gn2.item()) / accum;
+    gn2.dispose();
+    const step = this.step;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      const what = !Number.isFinite(loss) ? `the loss (${loss})` : await this.firstNonFiniteGrad();
+      this.optimizer.zeroGrad();
+      if ((this.opts.onNonFinite ?? 'throw') === 'throw') throw new NonFiniteError(step, what);
+      this.step++;
+      return { step, loss, gradNorm, lr, skipped: true };
+    }
+    this.optimizer.update(clipScale(gradNorm, this.opts.gradClip ?? 1) / accum);
+    this.optimizer.zeroGrad();
+    this.step++;
+    return { step, loss, gradNorm, lr, skipped: false };
+  }
+
+  /** Names the first parameter (in model order) whose gradient has a NaN or Inf. */
+  private async firstNonFiniteGrad(): Promise<string> {
+    for (const [name, p] of this.model.namedParameters()) {
+      if (!p.grad) continue;
+      const g = await p.grad.data();
+      for (let i = 0; i < g.length; i++) {
+        if (!Number.isFinite(g[i]!)) return `the gradient of parameter '${name}' (element ${i} = ${g[i]})`;
+      }
+    }
+    return 'the gradient norm';
+  }
+}
