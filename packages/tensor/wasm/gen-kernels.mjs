@@ -46,21 +46,11 @@ export function tileShape(): u32 {
   return <u32>((MR << 8) | NR);
 }
 
-// C[MR, NR] (= or +=) Ap[kc, MR]^T Bp[kc, NR]; ldc in bytes. Kept out of line so TurboFan allocates its registers alone.
-@inline(never)
-function kernel(kc: usize, ap: usize, bp: usize, c: usize, ldc: usize, first: bool): void {
-${lines(R, (r) => lines(V, (v) => `  let c${r}_${v} = f32x4.splat(0);`))}
-  for (let k: usize = 0; k < kc; k++) {
-${lines(V, (v) => `    const b${v} = v128.load(bp, ${v * 16});`)}
-${lines(R, (r) => `    const a${r} = v128.load32_splat(ap, ${r * 4});\n${lines(V, (v) => `    c${r}_${v} = f32x4.add(c${r}_${v}, f32x4.mul(a${r}, b${v}));`)}`)}
-    ap += ${mr * 4};
-    bp += ${nr * 4};
-  }
-  if (first) {
-${lines(R, (r) => `${lines(V, (v) => `    v128.store(c, c${r}_${v}, ${v * 16});`)}${r < mr - 1 ? '\n    c += ldc;' : ''}`)}
-  } else {
-${lines(R, (r) => `${lines(V, (v) => `    v128.store(c, f32x4.add(v128.load(c, ${v * 16}), c${r}_${v}), ${v * 16});`)}${r < mr - 1 ? '\n    c += ldc;' : ''}`)}
-  }
+${lines(V, (v) => microKernel(mr, nr, v + 1), '\n\n')}
+
+// the narrow kernels cover a last panel of nr < NR columns with ceil(nr / 4) vectors instead of NR / 4
+function kernelNarrow(nv: usize, kc: usize, ap: usize, bp: usize, c: usize, ldc: usize, first: bool): void {
+${lines(V, (v) => (v < nv - 1 ? `  if (nv == ${v + 1}) return kernel${v + 1}(kc, ap, bp, c, ldc, first);` : `  kernel${nv}(kc, ap, bp, c, ldc, first);`))}
 }
 
 // copies the top-left mr x nr of a full tile into C (edge tiles)
@@ -184,10 +174,17 @@ function macroKernel(ws: usize, c: usize, ldc: usize, mc: usize, nc: usize, kc: 
       const mr = min(MR, mc - ir);
       const ap = ap0 + ir * kc * 4;
       const cp = c + (ir * ldc + jr) * 4;
-      if (mr == MR && nr == NR) {
-        kernel(kc, ap, bp, cp, ldc4, first);
+      if (nr == NR) {
+        if (mr == MR) {
+          kernel${nv}(kc, ap, bp, cp, ldc4, first);
+        } else {
+          kernel${nv}(kc, ap, bp, tile, NR * 4, true);
+          storeEdge(tile, cp, ldc4, mr, nr, first);
+        }
+      } else if (mr == MR && (nr & 3) == 0) {
+        kernelNarrow(nr >> 2, kc, ap, bp, cp, ldc4, first);
       } else {
-        kernel(kc, ap, bp, tile, NR * 4, true);
+        kernelNarrow((nr + 3) >> 2, kc, ap, bp, tile, NR * 4, true);
         storeEdge(tile, cp, ldc4, mr, nr, first);
       }
     }
@@ -250,6 +247,30 @@ export function gemmBatched(
 `;
 }
 
+// C[MR, 4 nv] (= or +=) Ap[kc, MR]^T Bp[kc, 0:4 nv] (B panel rows are NR wide); ldc in bytes.
+// Out of line so TurboFan allocates the loop's registers on its own.
+function microKernel(mr, nr, nv) {
+  const R = [...Array(mr).keys()];
+  const V = [...Array(nv).keys()];
+  const lines = (xs, f) => xs.map(f).join('\n');
+  return `@inline(never)
+function kernel${nv}(kc: usize, ap: usize, bp: usize, c: usize, ldc: usize, first: bool): void {
+${lines(R, (r) => lines(V, (v) => `  let c${r}_${v} = f32x4.splat(0);`))}
+  const bEnd = bp + kc * ${nr * 4};
+  while (bp < bEnd) {
+${lines(V, (v) => `    const b${v} = v128.load(bp, ${v * 16});`)}
+${lines(R, (r) => `    const a${r} = v128.load32_splat(ap, ${r * 4});\n${lines(V, (v) => `    c${r}_${v} = f32x4.add(c${r}_${v}, f32x4.mul(a${r}, b${v}));`)}`)}
+    ap += ${mr * 4};
+    bp += ${nr * 4};
+  }
+  if (first) {
+${lines(R, (r) => `${lines(V, (v) => `    v128.store(c, c${r}_${v}, ${v * 16});`)}${r < mr - 1 ? '\n    c += ldc;' : ''}`)}
+  } else {
+${lines(R, (r) => `${lines(V, (v) => `    v128.store(c, f32x4.add(v128.load(c, ${v * 16}), c${r}_${v}), ${v * 16});`)}${r < mr - 1 ? '\n    c += ldc;' : ''}`)}
+  }
+}`;
+}
+
 // MR rows x 4 k (row r at src + r*lda4) -> 4 k-steps of MR values each
 function packATranspose(mr) {
   const out = [];
@@ -258,7 +279,9 @@ function packATranspose(mr) {
     out.push('          v128.store(dst, f32x4.shuffle(v0, v1, 0, 4, 1, 5), 0);');
     out.push('          v128.store(dst, f32x4.shuffle(v0, v1, 2, 6, 3, 7), 16);');
   } else if (mr === 4) {
-    out.push(...transpose4('v0', 'v1', 'v2', 'v3', (t, e) => `          v128.store(dst, ${e}, ${t * 16});`, '          '));
+    out.push(
+      ...transpose4('v0', 'v1', 'v2', 'v3', (t, e) => `          v128.store(dst, ${e}, ${t * 16});`, '          '),
+    );
   } else {
     // generic: scalar moves (only 2 and 4 are vectorised)
     out.length = 0;

@@ -13,7 +13,7 @@ import type {
 } from '../backend.js';
 import { TensorError } from '../errors.js';
 import { sizeOf } from '../shape.js';
-import { type GemmProvider, referenceGemm } from './gemm.js';
+import type { GemmProvider } from './gemm.js';
 import { adamwKernel } from './kernels/adamw.js';
 import { crossEntropyBackwardKernel, crossEntropyKernel } from './kernels/cross-entropy.js';
 import { binaryKernel, unaryKernel } from './kernels/elementwise.js';
@@ -29,6 +29,7 @@ import type { FloatArray } from './kernels/float-array.js';
 import { gemmReference } from './kernels/gemm-reference.js';
 import { reduceKernel } from './kernels/reduce.js';
 import { softmaxBackwardKernel, softmaxKernel } from './kernels/softmax.js';
+import { defaultGemmProvider } from './wasm/wasm-gemm.js';
 
 /** CPU storage: one Float32Array of exactly the tensor's size. */
 export class CpuStorage {
@@ -38,7 +39,7 @@ export class CpuStorage {
 export interface CpuBackendOptions {
   /** provide the fused kernels (default true); false gives the composite-only backend tests compare against */
   fused?: boolean;
-  /** matmul implementation (default: the plain-TS reference kernel) */
+  /** matmul implementation (default: WASM SIMD where available, else the plain-TS reference kernel) */
   gemm?: GemmProvider;
   /** reuse freed buffers of the same size (default true) */
   pool?: boolean;
@@ -66,7 +67,7 @@ export class CpuBackend implements Backend {
   private readonly pooling: boolean;
 
   constructor(opts: CpuBackendOptions = {}) {
-    this.gemmProvider = opts.gemm ?? referenceGemm;
+    this.gemmProvider = opts.gemm ?? defaultGemmProvider();
     this.pooling = opts.pool ?? true;
     this.precision = opts.precision ?? 'float32';
     this.fused = opts.fused === false ? {} : this.makeFused();
@@ -168,6 +169,10 @@ export class CpuBackend implements Backend {
     const B = this.d(b);
     const C = out.data;
     if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
+      if (this.gemmProvider.batched) {
+        this.gemmProvider.batched(A, B, C, p);
+        return out;
+      }
       const gemm = this.gemmProvider.gemm;
       for (let i = 0; i < batch; i++) gemm(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
     } else {

@@ -1,3 +1,4 @@
+import type { MatmulParams } from '../backend.js';
 import { gemmReference } from './kernels/gemm-reference.js';
 
 /**
@@ -22,6 +23,8 @@ export interface GemmProvider {
   /** e.g. 'ts-blocked' or 'wasm-simd 2x16' */
   readonly name: string;
   readonly gemm: GemmFn;
+  /** optional whole batched matmul (C = batch x [M, N] from offset 0), so a wasm kernel copies in and out once */
+  batched?(A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void;
 }
 
 export const referenceGemm: GemmProvider = { name: 'ts-reference', gemm: gemmReference };

@@ -1,0 +1,189 @@
+// Matmul and elementwise throughput of the CPU backend: ts-reference vs wasm-simd GEMM, and add through CpuBackend.
+// Run after building: node dist/bench/matmul-bench.js
+import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import type { MatmulParams } from '../backend.js';
+import { CpuBackend } from '../cpu/cpu-backend.js';
+import { type GemmProvider, referenceGemm } from '../cpu/gemm.js';
+import { createWasmGemm } from '../cpu/wasm/wasm-gemm.js';
+
+export interface Row {
+  op: 'matmul' | 'add';
+  /** M x K x N, batch x M x K x N, or the element count */
+  shape: string;
+  impl: string;
+  medianMs: number;
+  rate: number;
+  unit: 'GFLOP/s' | 'GB/s';
+  samples: number;
+}
+
+export interface BenchOptions {
+  /** timed samples per implementation and shape (default 7); the median is reported */
+  runs?: number;
+  /** matmul shapes as [M, K, N] */
+  shapes?: [number, number, number][];
+}
+
+const SHAPES: [number, number, number][] = [
+  [768, 128, 512],
+  [768, 512, 128],
+  [768, 128, 128],
+  [128, 768, 512],
+  [1024, 1024, 1024],
+];
+
+/** a sample repeats the call until it has run this long, so sub-millisecond shapes are timed reliably */
+const MIN_SAMPLE_MS = 20;
+
+function randomArray(n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.random() * 2 - 1;
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** ms per call, averaged over enough calls to fill MIN_SAMPLE_MS */
+function sample(fn: () => void): number {
+  let calls = 0;
+  const t0 = performance.now();
+  let t = t0;
+  do {
+    fn();
+    calls++;
+    t = performance.now();
+  } while (t - t0 < MIN_SAMPLE_MS);
+  return (t - t0) / calls;
+}
+
+interface Case {
+  impl: string;
+  fn: () => void;
+}
+
+/** warm-up (wasm starts on the baseline tier), then `runs` samples per case, in rotating order */
+async function interleaved(cases: Case[], runs: number): Promise<number[][]> {
+  for (const c of cases) for (let i = 0; i < 3; i++) sample(c.fn);
+  const times: number[][] = cases.map(() => []);
+  for (let r = 0; r < runs; r++) {
+    for (let j = 0; j < cases.length; j++) {
+      const k = (j + r) % cases.length;
+      times[k]!.push(sample(cases[k]!.fn));
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return times;
+}
+
+function gemmCase(g: GemmProvider, M: number, K: number, N: number): Case {
+  const A = randomArray(M * K);
+  const B = randomArray(K * N);
+  const C = new Float32Array(M * N);
+  return { impl: g.name, fn: () => g.gemm(A, 0, B, 0, C, 0, M, K, N, false, false) };
+}
+
+function backendMatmulCase(be: CpuBackend, p: MatmulParams): Case {
+  const a = be.upload(randomArray(p.batch * p.M * p.K));
+  const b = be.upload(randomArray(p.batch * p.K * p.N));
+  return { impl: be.gemmProvider.name, fn: () => be.dispose(be.matmul(a, b, p)) };
+}
+
+export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
+  const runs = opts.runs ?? 7;
+  const rows: Row[] = [];
+  const wasm = createWasmGemm();
+  const providers: GemmProvider[] = wasm ? [referenceGemm, wasm] : [referenceGemm];
+
+  for (const [M, K, N] of opts.shapes ?? SHAPES) {
+    const cases = providers.map((g) => gemmCase(g, M, K, N));
+    const times = await interleaved(cases, runs);
+    cases.forEach((c, i) => {
+      const ms = median(times[i]!);
+      rows.push({
+        op: 'matmul',
+        shape: `${M}x${K}x${N}`,
+        impl: c.impl,
+        medianMs: ms,
+        rate: (2 * M * K * N) / ms / 1e6,
+        unit: 'GFLOP/s',
+        samples: runs,
+      });
+    });
+  }
+
+  // attention scores through the backend: 48 products of 64x32x64 in one batched call (Q K^T)
+  const attn: MatmulParams = {
+    batch: 48,
+    M: 64,
+    K: 32,
+    N: 64,
+    transA: false,
+    transB: true,
+    aBatchStride: 2048,
+    bBatchStride: 2048,
+  };
+  const backends = [new CpuBackend({ gemm: referenceGemm }), ...(wasm ? [new CpuBackend({ gemm: wasm })] : [])];
+  const attnCases = backends.map((be) => backendMatmulCase(be, attn));
+  const attnTimes = await interleaved(attnCases, runs);
+  attnCases.forEach((c, i) => {
+    const ms = median(attnTimes[i]!);
+    const flop = 2 * attn.batch * attn.M * attn.K * attn.N;
+    rows.push({
+      op: 'matmul',
+      shape: `48x64x32x64 (batched, B^T)`,
+      impl: c.impl,
+      medianMs: ms,
+      rate: flop / ms / 1e6,
+      unit: 'GFLOP/s',
+      samples: runs,
+    });
+  });
+
+  // elementwise add: 2 reads + 1 write of float32 per element
+  const be = new CpuBackend();
+  for (const n of [768 * 512, 4 * 1024 * 1024]) {
+    const shape = [n];
+    const x = be.upload(randomArray(n));
+    const y = be.upload(randomArray(n));
+    const [times] = await interleaved(
+      [{ impl: 'cpu add', fn: () => be.dispose(be.binary('add', x, shape, y, shape, shape)) }],
+      runs,
+    );
+    const ms = median(times!);
+    rows.push({
+      op: 'add',
+      shape: `${n}`,
+      impl: 'CpuBackend.binary',
+      medianMs: ms,
+      rate: (12 * n) / ms / 1e6,
+      unit: 'GB/s',
+      samples: runs,
+    });
+  }
+  return rows;
+}
+
+function printRows(rows: Row[]): void {
+  const ref = new Map(rows.filter((r) => r.impl === referenceGemm.name).map((r) => [r.shape, r.rate]));
+  console.log('op      shape                           impl               median ms       rate   vs ts-reference');
+  for (const r of rows) {
+    const base = ref.get(r.shape);
+    const ratio = r.op === 'matmul' && base ? `${(r.rate / base).toFixed(1)}x` : '';
+    console.log(
+      `${r.op.padEnd(8)}${r.shape.padEnd(32)}${r.impl.padEnd(19)}${r.medianMs.toFixed(3).padStart(9)} ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(8)} ${ratio}`,
+    );
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(
+    `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load ${loadavg()[0]!.toFixed(2)}`,
+  );
+  printRows(await benchMatmul());
+  console.log(`load after: ${loadavg()[0]!.toFixed(2)}`);
+}

@@ -1,0 +1,255 @@
+import { describe, expect, it } from 'vitest';
+import type { MatmulParams } from '../../backend.js';
+import { CpuBackend } from '../cpu-backend.js';
+import { referenceGemm } from '../gemm.js';
+import { gemmReference } from '../kernels/gemm-reference.js';
+import { createWasmGemm, wasmSimdSupported } from './wasm-gemm.js';
+
+const U = 2 ** -24;
+const SENTINEL = 12345.5;
+const GUARD = 37;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randArray(n: number, rand: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rand() * 2 - 1;
+  return out;
+}
+
+/** float64 oracle: R = op(A) op(B) and S = |op(A)| |op(B)| for the error bound */
+function oracle(
+  A: Float32Array,
+  aOff: number,
+  B: Float32Array,
+  bOff: number,
+  M: number,
+  K: number,
+  N: number,
+  ta: boolean,
+  tb: boolean,
+) {
+  const a = Float64Array.from(A.subarray(aOff, aOff + M * K));
+  const b = Float64Array.from(B.subarray(bOff, bOff + K * N));
+  const R = new Float64Array(M * N);
+  const S = new Float64Array(M * N);
+  gemmReference(a, 0, b, 0, R, 0, M, K, N, ta, tb);
+  gemmReference(a.map(Math.abs), 0, b.map(Math.abs), 0, S, 0, M, K, N, ta, tb);
+  return { R, S };
+}
+
+/** worst |C - R| / (K 2^-24 (|A||B|)ij); the deterministic bound is about 1, blocked SIMD sums land far below */
+function errorRatio(C: Float32Array, cOff: number, R: Float64Array, S: Float64Array, K: number): number {
+  let worst = 0;
+  for (let i = 0; i < R.length; i++) {
+    const err = Math.abs(C[cOff + i]! - R[i]!);
+    if (err === 0) continue;
+    const bound = Math.max(K, 1) * U * S[i]!;
+    worst = Math.max(worst, bound > 0 ? err / bound : Number.POSITIVE_INFINITY);
+  }
+  return worst;
+}
+
+function expectGuards(C: Float32Array, from: number, to: number): void {
+  for (let i = 0; i < from; i++) if (C[i] !== SENTINEL) expect.fail(`wrote C[${i}] before the output`);
+  for (let i = to; i < C.length; i++) if (C[i] !== SENTINEL) expect.fail(`wrote C[${i}] after the output`);
+}
+
+function expectSame(x: Float32Array, y: Float32Array, what: string): void {
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) expect.fail(`${what}[${i}] was modified`);
+}
+
+const wasm = createWasmGemm();
+
+describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
+  const g = wasm!;
+
+  function check(
+    M: number,
+    K: number,
+    N: number,
+    ta: boolean,
+    tb: boolean,
+    seed: number,
+    offsets = true,
+    gp = g,
+  ): void {
+    const rand = rng(seed);
+    const aOff = offsets ? 3 + (seed % 5) : 0;
+    const bOff = offsets ? 1 + (seed % 7) : 0;
+    const cOff = offsets ? GUARD : 0;
+    const A = randArray(aOff + M * K + GUARD, rand);
+    const B = randArray(bOff + K * N + GUARD, rand);
+    const A0 = A.slice();
+    const B0 = B.slice();
+    const C = new Float32Array(cOff + M * N + GUARD).fill(SENTINEL);
+    C.fill(1e30, cOff, cOff + M * N); // must be overwritten, not accumulated into
+    gp.gemm(A, aOff, B, bOff, C, cOff, M, K, N, ta, tb);
+    expectGuards(C, cOff, cOff + M * N);
+    expectSame(A, A0, 'A');
+    expectSame(B, B0, 'B');
+    const { R, S } = oracle(A, aOff, B, bOff, M, K, N, ta, tb);
+    expect(errorRatio(C, cOff, R, S, K), `${M}x${K}x${N} transA=${ta} transB=${tb}`).toBeLessThanOrEqual(1);
+  }
+
+  const combos: [boolean, boolean][] = [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ];
+
+  it('is named after its tile', () => {
+    expect(g.name).toBe('wasm-simd 2x16');
+  });
+
+  it('matches the float64 oracle on named shapes, all transposes', () => {
+    const shapes: [number, number, number][] = [
+      [1, 1, 1],
+      [1, 7, 1],
+      [2, 3, 16],
+      [3, 1, 17],
+      [64, 32, 64], // attention
+      [64, 64, 32],
+      [96, 128, 65], // vocab head
+      [65, 128, 96],
+      [97, 255, 33], // MC + 1, KC - 1
+      [95, 256, 1024], // KC, NC exactly
+      [31, 257, 47], // K = KC + 1
+      [13, 600, 29], // K > 2 KC
+      [5, 1000, 3],
+      [7, 19, 1100], // N > NC
+      [3, 300, 2051], // N > 2 NC
+      [200, 5, 9], // M > 2 MC
+      [300, 300, 300],
+      [293, 17, 211], // primes
+      [1, 300, 257],
+      [257, 300, 1],
+    ];
+    shapes.forEach(([M, K, N], s) => {
+      for (const [ta, tb] of combos) check(M, K, N, ta, tb, s * 4 + 1);
+    });
+  });
+
+  it('matches the float64 oracle on random shapes from 1 to 300', () => {
+    const rand = rng(2024);
+    const pick = () => {
+      const dims = [
+        1, 2, 3, 4, 5, 7, 8, 11, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 96, 97, 127, 128, 129, 191, 256, 299,
+      ];
+      return rand() < 0.6 ? dims[Math.floor(rand() * dims.length)]! : 1 + Math.floor(rand() * 300);
+    };
+    for (let t = 0; t < 60; t++) {
+      const [M, K, N] = [pick(), pick(), pick()];
+      const [ta, tb] = combos[t % 4]!;
+      check(M, K, N, ta, tb, 100 + t, t % 3 !== 0);
+    }
+  });
+
+  it('zero-fills C when K = 0 and leaves it alone when M or N = 0', () => {
+    const C = new Float32Array(6 + 2 * GUARD).fill(SENTINEL);
+    g.gemm(new Float32Array(0), 0, new Float32Array(0), 0, C, GUARD, 2, 0, 3, false, false);
+    expect(Array.from(C.subarray(GUARD, GUARD + 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    expectGuards(C, GUARD, GUARD + 6);
+    const D = new Float32Array(8).fill(SENTINEL);
+    g.gemm(new Float32Array(8), 0, new Float32Array(8), 0, D, 0, 0, 4, 2, false, false);
+    g.gemm(new Float32Array(8), 0, new Float32Array(8), 0, D, 0, 2, 4, 0, false, false);
+    expectGuards(D, 0, 0);
+  });
+
+  it('stays correct across memory growth and back to small calls', () => {
+    const fresh = createWasmGemm()!;
+    check(5, 6, 7, false, false, 1, true, fresh);
+    const before = fresh.memoryBytes();
+    check(600, 8, 700, false, true, 2, true, fresh);
+    expect(fresh.memoryBytes()).toBeGreaterThan(before);
+    check(5, 6, 7, true, false, 3, true, fresh);
+    check(64, 32, 64, false, true, 4, true, fresh);
+  });
+
+  describe('batched', () => {
+    function checkBatched(p: MatmulParams, seed: number): void {
+      const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
+      const rand = rng(seed);
+      const A = randArray((batch - 1) * aBatchStride + M * K, rand);
+      const B = randArray((batch - 1) * bBatchStride + K * N, rand);
+      const C = new Float32Array(batch * M * N + GUARD).fill(SENTINEL);
+      C.fill(-1e30, 0, batch * M * N);
+      g.batched(A, B, C, p);
+      expectGuards(C, 0, batch * M * N);
+      for (let i = 0; i < batch; i++) {
+        const { R, S } = oracle(A, i * aBatchStride, B, i * bBatchStride, M, K, N, transA, transB);
+        const e = errorRatio(C, i * M * N, R, S, K);
+        expect(e, `batch ${i} of ${JSON.stringify(p)}`).toBeLessThanOrEqual(1);
+      }
+    }
+
+    it('runs attention-shaped batches with every transpose', () => {
+      let seed = 7;
+      for (const [transA, transB] of combos) {
+        const [M, K, N] = [64, 32, 64];
+        checkBatched({ batch: 48, M, K, N, transA, transB, aBatchStride: M * K, bBatchStride: K * N }, seed++);
+      }
+    });
+
+    it('shares an operand across the batch with stride 0', () => {
+      let seed = 70;
+      for (const [transA, transB] of combos) {
+        for (const [M, K, N] of [
+          [13, 29, 65],
+          [3, 300, 17],
+        ] as const) {
+          const dense = { aBatchStride: M * K, bBatchStride: K * N };
+          checkBatched({ batch: 5, M, K, N, transA, transB, ...dense, bBatchStride: 0 }, seed++);
+          checkBatched({ batch: 5, M, K, N, transA, transB, ...dense, aBatchStride: 0 }, seed++);
+          checkBatched({ batch: 3, M, K, N, transA, transB, aBatchStride: 0, bBatchStride: 0 }, seed++);
+        }
+      }
+    });
+
+    it('handles strides with gaps, batch 1 and K = 0', () => {
+      checkBatched(
+        { batch: 4, M: 9, K: 11, N: 21, transA: true, transB: false, aBatchStride: 130, bBatchStride: 250 },
+        5,
+      );
+      checkBatched({ batch: 1, M: 33, K: 70, N: 5, transA: true, transB: true, aBatchStride: 0, bBatchStride: 0 }, 6);
+      const C = new Float32Array(2 * 6).fill(SENTINEL);
+      const p = { batch: 2, M: 2, K: 0, N: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 };
+      g.batched(new Float32Array(0), new Float32Array(0), C, p);
+      expect(Array.from(C)).toEqual(new Array(12).fill(0));
+    });
+
+    it('rejects operands shorter than the batch needs', () => {
+      const p = { batch: 3, M: 2, K: 2, N: 2, transA: false, transB: false, aBatchStride: 4, bBatchStride: 4 };
+      expect(() => g.batched(new Float32Array(8), new Float32Array(12), new Float32Array(12), p)).toThrow(RangeError);
+    });
+  });
+
+  describe('in CpuBackend', () => {
+    it('is the default provider, and the TS kernel can be forced', () => {
+      expect(new CpuBackend().gemmProvider.name).toBe('wasm-simd 2x16');
+      expect(new CpuBackend({ gemm: referenceGemm }).gemmProvider.name).toBe('ts-reference');
+    });
+
+    it('agrees with the TS backend on a batched matmul with a shared operand', () => {
+      const rand = rng(99);
+      const [batch, M, K, N] = [6, 17, 40, 65];
+      const a = randArray(batch * M * K, rand);
+      const b = randArray(N * K, rand);
+      const p: MatmulParams = { batch, M, K, N, transA: false, transB: true, aBatchStride: M * K, bBatchStride: 0 };
+      const run = (be: CpuBackend) => be.downloadSync(be.matmul(be.upload(a), be.upload(b), p), batch * M * N);
+      const fast = run(new CpuBackend());
+      const slow = run(new CpuBackend({ gemm: referenceGemm }));
+      for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i]! - slow[i]!)).toBeLessThan(K * 4 * U * 4);
+    });
+  });
+});
