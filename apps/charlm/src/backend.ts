@@ -1,0 +1,45 @@
+import { type Backend, CpuBackend } from '@tinyformer/tensor';
+import { CliError } from './errors.js';
+
+export type BackendPreference = 'auto' | 'cpu' | 'gpu';
+
+export interface ChosenBackend {
+  backend: Backend;
+  /** one line saying what was chosen and why */
+  reason: string;
+  dispose(): Promise<void>;
+}
+
+interface GpuModule {
+  selectBackend(opts: { prefer: BackendPreference; onFallback?: 'warn' | 'throw' }): Promise<ChosenBackend>;
+}
+
+/**
+ * Picks the backend once, at start-up. The GPU package is optional: when it is not installed, `auto` falls back to
+ * the CPU and says so, and `gpu` fails with a clear message.
+ */
+export async function chooseBackend(prefer: BackendPreference): Promise<ChosenBackend> {
+  if (prefer === 'cpu') return cpu('cpu (requested with --backend cpu)');
+  let gpu: GpuModule;
+  try {
+    // a variable specifier keeps the GPU package optional at build time too
+    const spec = '@tinyformer/backend-gpu';
+    gpu = (await import(spec)) as GpuModule;
+  } catch (e) {
+    if (prefer === 'gpu') {
+      throw new CliError(
+        `--backend gpu: the @tinyformer/backend-gpu package could not be loaded (${(e as Error).message})`,
+      );
+    }
+    return cpu('cpu (the @tinyformer/backend-gpu package is not installed)');
+  }
+  try {
+    return await gpu.selectBackend({ prefer, onFallback: prefer === 'gpu' ? 'throw' : 'warn' });
+  } catch (e) {
+    throw new CliError(`--backend ${prefer}: ${(e as Error).message}`);
+  }
+}
+
+function cpu(reason: string): ChosenBackend {
+  return { backend: new CpuBackend(), reason, dispose: async () => {} };
+}

@@ -1,0 +1,35 @@
+import { noGrad } from '@tinyformer/autograd';
+import type { DecoderLM } from '@tinyformer/model';
+import { tensor, tidy } from '@tinyformer/tensor';
+import { evalBatches } from './data/dataset.js';
+
+/** Seed of the fixed evaluation windows: the same text is scored at every eval, in every run and resume. */
+export const EVAL_SEED = 20_251_126;
+
+/** Mean next-token loss (nats per character) over `count` fixed batches of a split. */
+export async function meanLoss(
+  model: DecoderLM,
+  split: Int32Array,
+  batchSize: number,
+  contextLength: number,
+  count: number,
+): Promise<number> {
+  const backend = model.wte.weight.backend;
+  let total = 0;
+  for (const b of evalBatches(split, batchSize, contextLength, count, EVAL_SEED)) {
+    const loss = noGrad(() =>
+      tidy(() => {
+        const x = tensor(b.x, [batchSize, contextLength], { backend, dtype: 'int32' });
+        const y = tensor(b.y, [batchSize, contextLength], { backend, dtype: 'int32' });
+        return model.loss(x, y);
+      }),
+    );
+    total += await loss.item();
+    loss.dispose();
+  }
+  return total / count;
+}
+
+export function bitsPerChar(nats: number): number {
+  return nats / Math.LN2;
+}

@@ -1,0 +1,109 @@
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  statSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@tinyformer/model';
+import { lineChartSvg } from './chart.js';
+import { CliError } from './errors.js';
+
+/** The files of a run folder; `sample`, `eval` and `--resume` read `checkpoint`. */
+export function runPaths(dir: string) {
+  return {
+    dir,
+    checkpoint: join(dir, 'checkpoint.safetensors'),
+    best: join(dir, 'best.safetensors'),
+    config: join(dir, 'config.json'),
+    metrics: join(dir, 'metrics.jsonl'),
+    chart: join(dir, 'loss.svg'),
+    backend: join(dir, 'backend.txt'),
+  };
+}
+
+export type RunPaths = ReturnType<typeof runPaths>;
+
+/**
+ * Creates the folder and proves it is writable and has room for the checkpoints before any training starts, so a
+ * bad --out costs seconds, not an hour.
+ */
+export function prepareRunFolder(dir: string, checkpointBytes: number): RunPaths {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create the run folder ${dir}: ${(e as Error).message}`);
+  }
+  if (!statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
+  try {
+    accessSync(dir, constants.W_OK);
+    writeFileAtomic(join(dir, '.write-test'), 'ok');
+    rmSync(join(dir, '.write-test'));
+  } catch (e) {
+    throw new CliError(`the run folder ${dir} is not writable: ${(e as Error).message}`);
+  }
+  // latest + best + one temp copy during an atomic write, plus slack for metrics
+  const needed = 3 * checkpointBytes + 16 * 1024 * 1024;
+  try {
+    const fs = statfsSync(dir);
+    const free = fs.bavail * fs.bsize;
+    if (free < needed) {
+      throw new CliError(
+        `the run folder ${dir} has ${(free / 1e6).toFixed(1)} MB free but checkpoints need about ${(needed / 1e6).toFixed(1)} MB`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    // statfs unsupported here: the atomic writes still protect the last good checkpoint
+  }
+  return runPaths(dir);
+}
+
+export interface MetricsLine {
+  step: number;
+  loss?: number;
+  lr?: number;
+  tokens_per_s?: number;
+  val_loss?: number;
+  final?: boolean;
+  [k: string]: unknown;
+}
+
+export function appendMetrics(paths: RunPaths, line: MetricsLine): void {
+  appendFileSync(paths.metrics, `${JSON.stringify(line)}\n`);
+}
+
+export function readMetrics(paths: RunPaths): MetricsLine[] {
+  if (!existsSync(paths.metrics)) return [];
+  return readFileSync(paths.metrics, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as MetricsLine);
+}
+
+/** On resume, drops lines logged after the checkpoint, so the file reads as one uninterrupted run. */
+export function truncateMetrics(paths: RunPaths, beforeStep: number): void {
+  const kept = readMetrics(paths).filter((m) => m.step < beforeStep && !m.final);
+  writeFileAtomic(paths.metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
+}
+
+export function writeLossChart(paths: RunPaths, title: string): void {
+  const lines = readMetrics(paths);
+  const train = lines.filter((m) => typeof m.loss === 'number').map((m) => [m.step, m.loss!] as const);
+  const val = lines.filter((m) => typeof m.val_loss === 'number').map((m) => [m.step, m.val_loss!] as const);
+  const svg = lineChartSvg({
+    title,
+    xLabel: 'step',
+    yLabel: 'cross-entropy (nats/char)',
+    series: [
+      { name: 'train loss', points: train },
+      { name: 'val loss', points: val },
+    ],
+  });
+  writeFileAtomic(paths.chart, svg);
+}

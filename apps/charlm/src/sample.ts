@@ -1,0 +1,57 @@
+import { generate } from '@tinyformer/model';
+import { setBackend } from '@tinyformer/tensor';
+import { type BackendPreference, chooseBackend } from './backend.js';
+import { CliError } from './errors.js';
+import { loadRun } from './load-run.js';
+
+export interface SampleOptions {
+  checkpoint: string;
+  prompt: string;
+  tokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  seed: number;
+  backend: BackendPreference;
+  /** false: recompute the whole window per token (to measure what the KV cache saves) */
+  cache: boolean;
+  log: (line: string) => void;
+  write: (text: string) => void;
+}
+
+/** Streams generated text; returns tokens/s. */
+export async function runSample(o: SampleOptions): Promise<{ text: string; tokensPerS: number }> {
+  const chosen = await chooseBackend(o.backend);
+  o.log(`backend: ${chosen.reason}`);
+  setBackend(chosen.backend);
+  try {
+    const { model, vocab, file } = loadRun(o.checkpoint);
+    const prompt = o.prompt.length > 0 ? o.prompt : '\n';
+    const unknown = [...new Set([...prompt].filter((ch) => !vocab.has(ch)))];
+    if (unknown.length > 0) {
+      throw new CliError(
+        `--prompt has characters that ${file} never saw in training: ${unknown.map((c) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`).join(', ')}`,
+      );
+    }
+    o.write(o.prompt);
+    const t0 = performance.now();
+    const ids = await generate(model, Array.from(vocab.encode(prompt)), {
+      maxTokens: o.tokens,
+      temperature: o.temperature,
+      topK: o.topK,
+      topP: o.topP,
+      seed: o.seed,
+      useCache: o.cache,
+      onToken: (id) => o.write(vocab.decode([id])),
+    });
+    const secs = (performance.now() - t0) / 1000;
+    o.write('\n');
+    const tokensPerS = ids.length / secs;
+    o.log(
+      `${ids.length} tokens in ${secs.toFixed(2)} s (${tokensPerS.toFixed(1)} tokens/s, KV cache ${o.cache ? 'on' : 'off'})`,
+    );
+    return { text: vocab.decode(ids), tokensPerS };
+  } finally {
+    await chosen.dispose();
+  }
+}

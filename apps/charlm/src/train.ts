@@ -1,0 +1,278 @@
+import { existsSync } from 'node:fs';
+import { noGrad } from '@tinyformer/autograd';
+import {
+  ActivationProbe,
+  type AdamWState,
+  checkOptimizerState,
+  DecoderLM,
+  generate,
+  loadCheckpoint,
+  type ModelConfig,
+  NonFiniteError,
+  resolveModelConfig,
+  saveCheckpoint,
+  Trainer,
+  writeFileAtomic,
+} from '@tinyformer/model';
+import { Rng, setBackend, tensor, tidy } from '@tinyformer/tensor';
+import { type BackendPreference, chooseBackend } from './backend.js';
+import { loadBrownText } from './data/brown.js';
+import { BatchSampler, CharDataset } from './data/dataset.js';
+import { readTextFile } from './data/text-file.js';
+import { CharVocab } from './data/vocab.js';
+import { CliError } from './errors.js';
+import { bitsPerChar, meanLoss } from './evaluate.js';
+import type { TrainSettings } from './presets.js';
+import { Progress } from './progress.js';
+import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
+
+export interface TrainOptions {
+  settings: TrainSettings;
+  /** text file, or undefined for the embedded Brown corpus */
+  data?: string;
+  out: string;
+  backend: BackendPreference;
+  seed: number;
+  resume: boolean;
+  /** NaN/Inf in loss or gradients: stop (default) or skip the step */
+  onNonFinite: 'throw' | 'skip';
+  /** validation batches for the final loss (at least 200) */
+  finalEvalIters: number;
+  /** record per-layer activation RMS in metrics.jsonl at each eval */
+  probe: boolean;
+  log: (line: string) => void;
+}
+
+/** What a checkpoint's metadata holds for charlm, beyond weights and optimizer moments. */
+interface TrainMeta extends Record<string, unknown> {
+  kind: 'charlm';
+  vocab: string[];
+  /** the next step to run */
+  step: number;
+  samplerState: number[];
+  settings: TrainSettings;
+  seed: number;
+  bestVal: number | null;
+  data: { source: string; length: number; hash: string };
+}
+
+/** FNV-1a over the text, so a resume on different data is refused instead of silently mixing corpora. */
+function textHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+export async function runTrain(o: TrainOptions): Promise<{ finalVal: number; out: string }> {
+  const chosen = await chooseBackend(o.backend);
+  o.log(`backend: ${chosen.reason}`);
+  setBackend(chosen.backend);
+  try {
+    return await trainOn(o, chosen.reason);
+  } finally {
+    await chosen.dispose();
+  }
+}
+
+async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalVal: number; out: string }> {
+  const paths = runPaths(o.out);
+  const source = o.data ?? 'brown (embedded default corpus)';
+  const text = o.data ? readTextFile(o.data) : loadBrownText();
+  let settings = o.settings;
+  let vocab: CharVocab;
+  let resumed: (ReturnType<typeof loadCheckpoint> & { meta: TrainMeta }) | null = null;
+  if (o.resume) {
+    if (!existsSync(paths.checkpoint)) {
+      throw new CliError(`--resume: no checkpoint at ${paths.checkpoint}; start a new run without --resume`);
+    }
+    resumed = loadCheckpoint(paths.checkpoint) as ReturnType<typeof loadCheckpoint> & { meta: TrainMeta };
+    const meta = resumed.meta;
+    if (meta.kind !== 'charlm') throw new CliError(`--resume: ${paths.checkpoint} was not written by charlm train`);
+    if (meta.data.hash !== textHash(text) || meta.data.length !== text.length) {
+      throw new CliError(
+        `--resume: the checkpoint was trained on ${meta.data.source} (${meta.data.length} chars), not on this data (${source}, ${text.length} chars)`,
+      );
+    }
+    vocab = CharVocab.fromJSON(meta.vocab);
+    // the recipe comes from the checkpoint; only the total number of iterations may be extended
+    settings = { ...meta.settings, iters: o.settings.iters };
+    if (settings.iters < meta.step)
+      throw new CliError(`--resume: --iters ${settings.iters} is below the checkpoint's step ${meta.step}`);
+  } else {
+    vocab = CharVocab.fromText(text);
+  }
+  const dataset = new CharDataset(text, vocab);
+  const config: ModelConfig = resolveModelConfig({ ...settings.model, vocabSize: vocab.size }, 'model settings');
+  dataset.validate(config.contextLength);
+
+  const model = resumed ? resumed.model : new DecoderLM(config, { seed: o.seed });
+  const ckptBytes = model.parameterCount() * 4 * 3 + 1_000_000;
+  prepareRunFolder(o.out, ckptBytes);
+  writeFileAtomic(paths.backend, `${backendReason}\n`);
+
+  const trainer = new Trainer(model, {
+    schedule: { lr: settings.lr, warmup: settings.warmup, decaySteps: settings.iters, minLr: settings.minLr },
+    beta1: settings.beta1,
+    beta2: settings.beta2,
+    weightDecay: settings.weightDecay,
+    gradClip: settings.gradClip,
+    gradAccumulation: settings.gradAccumulation,
+    onNonFinite: o.onNonFinite,
+  });
+  const B = settings.batchSize;
+  const T = config.contextLength;
+  const sampler = new BatchSampler(dataset.train, B, T, new Rng(o.seed + 1));
+  let bestVal: number | null = null;
+  if (resumed) {
+    const meta = resumed.meta;
+    if (!resumed.optimizer) throw new CliError(`--resume: ${paths.checkpoint} has no optimizer state`);
+    checkOptimizerState(model, resumed.optimizer, paths.checkpoint);
+    trainer.optimizer.loadState(resumed.optimizer as AdamWState);
+    trainer.step = meta.step;
+    sampler.setState(meta.samplerState);
+    bestVal = meta.bestVal;
+    truncateMetrics(paths, meta.step);
+    o.log(`resuming ${o.out} at step ${meta.step} of ${settings.iters}`);
+  } else {
+    truncateMetrics(paths, 0);
+  }
+  writeFileAtomic(
+    paths.config,
+    `${JSON.stringify({ model: config, training: settings, seed: o.seed, data: source, backend: backendReason }, null, 2)}\n`,
+  );
+  o.log(
+    `model: ${(model.parameterCount() / 1e6).toFixed(2)}M parameters, ${config.nLayers} layers x ${config.dModel} wide, ` +
+      `${config.norm.placement}-norm ${config.norm.kind}, ${config.ffn.kind}, ${config.positional} positions; ` +
+      `vocab ${vocab.size}; data ${source}: ${dataset.train.length.toLocaleString('en-US')} train / ${dataset.val.length.toLocaleString('en-US')} val chars`,
+  );
+  o.log(`run folder: ${o.out}`);
+
+  const meta = (step: number): TrainMeta => ({
+    kind: 'charlm',
+    vocab: vocab.toJSON(),
+    step,
+    samplerState: sampler.getState(),
+    settings,
+    seed: o.seed,
+    bestVal,
+    data: { source, length: text.length, hash: textHash(text) },
+  });
+  const save = async (file: string) =>
+    saveCheckpoint(file, model, { optimizer: trainer.optimizer, meta: meta(trainer.step) });
+
+  // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint; a second Ctrl-C exits at once
+  // (checkpoint writes are atomic, so the last good one survives either way).
+  let stopSignal: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopSignal) {
+      process.stderr.write(`\n${sig} again: exiting now; the last checkpoint is intact\n`);
+      process.exit(130);
+    }
+    stopSignal = sig;
+    process.stderr.write(
+      `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once)\n`,
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const progress = new Progress(settings.iters);
+  const tokensPerStep = B * T * settings.gradAccumulation;
+  let emaTime = 0;
+  const sampleText = async (seed: number): Promise<string> => {
+    const prompt = vocab.encode(vocab.has('\n') ? '\n' : vocab.decode([0]));
+    const ids = await generate(model, Array.from(prompt), {
+      maxTokens: settings.sampleTokens,
+      temperature: 0.8,
+      topK: 0,
+      seed,
+    });
+    return vocab.decode(ids);
+  };
+  try {
+    while (trainer.step < settings.iters) {
+      const t0 = performance.now();
+      let r: Awaited<ReturnType<Trainer['trainStep']>>;
+      try {
+        r = await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }));
+      } catch (e) {
+        if (e instanceof NonFiniteError) {
+          progress.break();
+          throw new CliError(
+            `${e.message}. The last good checkpoint (${paths.checkpoint}) is unchanged; lower --lr or pass --on-nan skip`,
+          );
+        }
+        throw e;
+      }
+      const dt = (performance.now() - t0) / 1000;
+      emaTime = emaTime === 0 ? dt : 0.9 * emaTime + 0.1 * dt;
+      const step = r.step + 1;
+      const tps = tokensPerStep / dt;
+      progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
+      const line: Record<string, unknown> = { step, loss: r.loss, lr: r.lr, tokens_per_s: tps, grad_norm: r.gradNorm };
+      if (r.skipped) line.skipped = true;
+      const isEval = step % settings.evalEvery === 0 && step < settings.iters;
+      if (isEval) {
+        const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
+        line.val_loss = val;
+        progress.break();
+        o.log(
+          `step ${step}: train ${r.loss.toFixed(4)}, val ${val.toFixed(4)} (${bitsPerChar(val).toFixed(3)} bits/char)`,
+        );
+        o.log(`--- sample ---\n${await sampleText(step)}\n--------------`);
+        if (bestVal === null || val < bestVal) {
+          bestVal = val;
+          await save(paths.best);
+        }
+        if (o.probe) line.activations = await probeActivations(model, dataset.val, B, T);
+      }
+      appendMetrics(paths, line as { step: number });
+      if (step % settings.checkpointEvery === 0 || stopSignal) {
+        await save(paths.checkpoint);
+        writeLossChart(paths, `charlm ${o.out}`);
+      }
+      if (stopSignal) {
+        progress.break();
+        o.log(`stopped by ${stopSignal} at step ${step}; checkpoint written to ${paths.checkpoint}`);
+        o.log(
+          `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
+        );
+        process.exitCode = 130;
+        return { finalVal: Number.NaN, out: o.out };
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  progress.break();
+  await save(paths.checkpoint);
+  const finalIters = Math.max(200, o.finalEvalIters);
+  const finalVal = await meanLoss(model, dataset.val, B, T, finalIters);
+  if (bestVal === null || finalVal < bestVal) {
+    bestVal = finalVal;
+    await save(paths.best);
+  }
+  appendMetrics(paths, { step: trainer.step, val_loss: finalVal, final: true, val_batches: finalIters });
+  writeLossChart(paths, `charlm ${o.out}`);
+  o.log(
+    `done: ${trainer.step} steps; final val loss ${finalVal.toFixed(4)} (${bitsPerChar(finalVal).toFixed(3)} bits/char) over ${finalIters} batches`,
+  );
+  o.log(`--- samples ---\n${await sampleText(1)}\n---\n${await sampleText(2)}\n---------------`);
+  o.log(`wrote ${paths.checkpoint}, ${paths.best}, ${paths.metrics}, ${paths.chart}, ${paths.config}`);
+  return { finalVal, out: o.out };
+}
+
+/** Per-layer RMS of the residual stream and the norm outputs on one validation batch (--probe). */
+async function probeActivations(model: DecoderLM, val: Int32Array, B: number, T: number) {
+  const probe = new ActivationProbe();
+  const n = Math.min(val.length - 1, B * T);
+  const ids = Int32Array.from(val.subarray(0, Math.floor(n / T) * T));
+  noGrad(() => tidy(() => model.forward(tensor(ids, [ids.length / T, T], { dtype: 'int32' }), { probe })));
+  return probe.read();
+}
+
+export type { TrainMeta };
