@@ -16,7 +16,13 @@ export type {
 export { UNARY_OPS } from './backend.js';
 export { CpuBackend, CpuStorage, type CpuBackendOptions } from './cpu/cpu-backend.js';
 export { type GemmFn, type GemmProvider, referenceGemm } from './cpu/gemm.js';
-export { createWasmGemm, type WasmGemmProvider, wasmSimdSupported } from './cpu/wasm/wasm-gemm.js';
+export {
+  createWasmGemm,
+  type WasmGemmOptions,
+  type WasmGemmProvider,
+  type WasmThreadStats,
+  wasmSimdSupported,
+} from './cpu/wasm/wasm-gemm.js';
 export { type AutogradHooks, autogradHooks, getBackend, setBackend, tidy } from './engine.js';
 export { ShapeError, TensorError } from './errors.js';
 export * from './ops/creation.js';

@@ -1,5 +1,5 @@
 // Matmul and elementwise throughput of the CPU backend: ts-reference vs wasm-simd GEMM, and add through CpuBackend.
-// Run after building: node dist/bench/matmul-bench.js
+// Run after building: node dist/bench/matmul-bench.js [--threads]
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import type { MatmulParams } from '../backend.js';
@@ -23,6 +23,8 @@ export interface BenchOptions {
   runs?: number;
   /** matmul shapes as [M, K, N] */
   shapes?: [number, number, number][];
+  /** also time the 2-thread wasm provider (adaptive; numbers depend on what else holds the other core) */
+  threads?: boolean;
 }
 
 const SHAPES: [number, number, number][] = [
@@ -97,7 +99,11 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
   const runs = opts.runs ?? 7;
   const rows: Row[] = [];
   const wasm = createWasmGemm();
-  const providers: GemmProvider[] = wasm ? [referenceGemm, wasm] : [referenceGemm];
+  const wasm2 = opts.threads ? createWasmGemm({ threads: 2 }) : null;
+  const providers: GemmProvider[] = [referenceGemm, ...(wasm ? [wasm] : []), ...(wasm2 ? [wasm2] : [])];
+  // the worker instantiates asynchronously
+  for (let i = 0; i < 200 && wasm2 && !wasm2.threadStats().workerReady; i++)
+    await new Promise((r) => setTimeout(r, 10));
 
   for (const [M, K, N] of opts.shapes ?? SHAPES) {
     const cases = providers.map((g) => gemmCase(g, M, K, N));
@@ -127,7 +133,7 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
     aBatchStride: 2048,
     bBatchStride: 2048,
   };
-  const backends = [new CpuBackend({ gemm: referenceGemm }), ...(wasm ? [new CpuBackend({ gemm: wasm })] : [])];
+  const backends = providers.map((gemm) => new CpuBackend({ gemm }));
   const attnCases = backends.map((be) => backendMatmulCase(be, attn));
   const attnTimes = await interleaved(attnCases, runs);
   attnCases.forEach((c, i) => {
@@ -165,6 +171,7 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
       samples: runs,
     });
   }
+  wasm2?.dispose();
   return rows;
 }
 
@@ -184,6 +191,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load ${loadavg()[0]!.toFixed(2)}`,
   );
-  printRows(await benchMatmul());
+  printRows(await benchMatmul({ threads: process.argv.includes('--threads') }));
   console.log(`load after: ${loadavg()[0]!.toFixed(2)}`);
 }

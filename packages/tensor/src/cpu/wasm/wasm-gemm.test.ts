@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MatmulParams } from '../../backend.js';
 import { CpuBackend } from '../cpu-backend.js';
 import { referenceGemm } from '../gemm.js';
@@ -108,6 +108,22 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
     [true, true],
   ];
 
+  function checkBatched(p: MatmulParams, seed: number, gp = g): void {
+    const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
+    const rand = rng(seed);
+    const A = randArray((batch - 1) * aBatchStride + M * K, rand);
+    const B = randArray((batch - 1) * bBatchStride + K * N, rand);
+    const C = new Float32Array(batch * M * N + GUARD).fill(SENTINEL);
+    C.fill(-1e30, 0, batch * M * N);
+    gp.batched(A, B, C, p);
+    expectGuards(C, 0, batch * M * N);
+    for (let i = 0; i < batch; i++) {
+      const { R, S } = oracle(A, i * aBatchStride, B, i * bBatchStride, M, K, N, transA, transB);
+      const e = errorRatio(C, i * M * N, R, S, K);
+      expect(e, `batch ${i} of ${JSON.stringify(p)}`).toBeLessThanOrEqual(1);
+    }
+  }
+
   it('is named after its tile', () => {
     expect(g.name).toBe('wasm-simd 2x16');
   });
@@ -177,22 +193,6 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
   });
 
   describe('batched', () => {
-    function checkBatched(p: MatmulParams, seed: number): void {
-      const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
-      const rand = rng(seed);
-      const A = randArray((batch - 1) * aBatchStride + M * K, rand);
-      const B = randArray((batch - 1) * bBatchStride + K * N, rand);
-      const C = new Float32Array(batch * M * N + GUARD).fill(SENTINEL);
-      C.fill(-1e30, 0, batch * M * N);
-      g.batched(A, B, C, p);
-      expectGuards(C, 0, batch * M * N);
-      for (let i = 0; i < batch; i++) {
-        const { R, S } = oracle(A, i * aBatchStride, B, i * bBatchStride, M, K, N, transA, transB);
-        const e = errorRatio(C, i * M * N, R, S, K);
-        expect(e, `batch ${i} of ${JSON.stringify(p)}`).toBeLessThanOrEqual(1);
-      }
-    }
-
     it('runs attention-shaped batches with every transpose', () => {
       let seed = 7;
       for (const [transA, transB] of combos) {
@@ -231,6 +231,69 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
     it('rejects operands shorter than the batch needs', () => {
       const p = { batch: 3, M: 2, K: 2, N: 2, transA: false, transB: false, aBatchStride: 4, bBatchStride: 4 };
       expect(() => g.batched(new Float32Array(8), new Float32Array(12), new Float32Array(12), p)).toThrow(RangeError);
+    });
+  });
+
+  describe('2 threads', () => {
+    const t2 = createWasmGemm({ threads: 2, adaptive: false })!;
+    const adaptive = createWasmGemm({ threads: 2 })!;
+
+    beforeAll(async () => {
+      // the worker instantiates asynchronously; until then every product runs on the main thread
+      for (let i = 0; i < 500 && !(t2.threadStats().workerReady && adaptive.threadStats().workerReady); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    afterAll(() => {
+      t2.dispose();
+      adaptive.dispose();
+    });
+
+    it('starts a worker', () => {
+      expect(t2.threads).toBe(2);
+      expect(t2.name).toBe('wasm-simd 2x16 x2');
+      expect(t2.threadStats().workerReady).toBe(true);
+    });
+
+    it('splits on M or N with every transpose and matches the oracle', () => {
+      const shapes: [number, number, number][] = [
+        [301, 300, 97], // split on M, odd
+        [97, 300, 301], // split on N, off the 16-column tile
+        [1, 1000, 1100], // one row: only N can be split
+        [1100, 1000, 1], // one column: only M can be split
+        [129, 600, 200], // K > 2 KC
+        [64, 129, 1500], // N > NC
+      ];
+      shapes.forEach(([M, K, N], s) => {
+        for (const [ta, tb] of combos) check(M, K, N, ta, tb, 500 + s * 4, true, t2);
+      });
+      const st = t2.threadStats();
+      expect(st.split).toBe(shapes.length * 4);
+      expect(st.workerRan).toBeGreaterThan(0);
+    });
+
+    it('splits batches, including shared operands and odd batch counts', () => {
+      let seed = 900;
+      for (const [transA, transB] of combos) {
+        const [M, K, N] = [64, 32, 64];
+        const dense = { aBatchStride: M * K, bBatchStride: K * N };
+        checkBatched({ batch: 48, M, K, N, transA, transB, ...dense }, seed++, t2);
+        checkBatched({ batch: 7, M, K, N: 300, transA, transB, aBatchStride: 0, bBatchStride: K * 300 }, seed++, t2);
+        checkBatched({ batch: 5, M: 300, K, N, transA, transB, aBatchStride: 300 * K, bBatchStride: 0 }, seed++, t2);
+      }
+    });
+
+    it('stays correct while the adaptive choice switches between 1 and 2 threads', () => {
+      for (let i = 0; i < 40; i++) check(200, 100, 150, i % 2 === 0, i % 3 === 0, 1000 + i, true, adaptive);
+      const st = adaptive.threadStats();
+      expect(st.split + st.single).toBe(40);
+    });
+
+    it('falls back to one thread after dispose', () => {
+      const t = createWasmGemm({ threads: 2, adaptive: false })!;
+      t.dispose();
+      check(200, 100, 150, false, false, 3, true, t);
+      expect(t.threadStats().split).toBe(0);
     });
   });
 

@@ -1,6 +1,7 @@
 import type { MatmulParams } from '../../backend.js';
 import { type GemmProvider, referenceGemm } from '../gemm.js';
-import { GEMM_SIMD_WASM, GEMM_TILE } from './kernels.gen.js';
+import { GEMM_SIMD_SHARED_WASM, GEMM_SIMD_WASM, GEMM_TILE } from './kernels.gen.js';
+import { OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
 /** A module whose one function returns a v128 const: validates only where WASM SIMD is implemented. */
 const SIMD_PROBE = new Uint8Array([
@@ -26,6 +27,7 @@ const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 interface GemmExports {
   heapBase(): number;
   workspaceBytes(): number;
+  tileShape(): number;
   gemm(
     ws: number,
     a: number,
@@ -57,9 +59,14 @@ interface GemmExports {
 }
 
 export interface WasmGemmProvider extends GemmProvider {
+  /** 1, or 2 when the worker thread was started */
+  readonly threads: 1 | 2;
   batched(A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void;
   /** bytes of wasm linear memory held (grows to the largest operands seen, never shrinks) */
   memoryBytes(): number;
+  threadStats(): WasmThreadStats;
+  /** stops the worker thread (it is unref'd, so this is only needed to free it early); later calls use 1 thread */
+  dispose(): void;
 }
 
 export function wasmSimdSupported(): boolean {
@@ -70,12 +77,12 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-let compiled: object | undefined;
+const compiled: { plain?: object; shared?: object } = {};
 
-function gemmModule(api: WasmApi): object {
+function gemmModule(api: WasmApi, shared: boolean): object {
   // synchronous compile is allowed for small modules (a few KB) on every engine we target
-  compiled ??= new api.Module(decodeBase64(GEMM_SIMD_WASM));
-  return compiled;
+  if (shared) return (compiled.shared ??= new api.Module(decodeBase64(GEMM_SIMD_SHARED_WASM)));
+  return (compiled.plain ??= new api.Module(decodeBase64(GEMM_SIMD_WASM)));
 }
 
 function decodeBase64(s: string): Uint8Array {
@@ -87,31 +94,146 @@ function decodeBase64(s: string): Uint8Array {
 
 const align64 = (n: number) => (n + 63) & ~63;
 
+export interface WasmGemmOptions {
+  /**
+   * 1 (default) or 2: the main thread plus one persistent worker_thread over shared wasm memory, for products of at
+   * least 2 MFLOP. Falls back to 1 where workers or shared memory are unavailable.
+   */
+  threads?: 1 | 2;
+  /**
+   * With 2 threads, keep a per-shape running average of 1- and 2-thread times and use the faster (default true);
+   * another process holding a core makes 2 threads slower than 1. false always splits (for tests).
+   */
+  adaptive?: boolean;
+}
+
+export interface WasmThreadStats {
+  /** the worker has started and takes jobs */
+  workerReady: boolean;
+  /** products split between the threads, and how many of those the worker actually ran (else main ran both) */
+  split: number;
+  workerRan: number;
+  /** products of at least 2 MFLOP run on one thread by the adaptive choice */
+  single: number;
+}
+
+/** products below this many flops are not worth a cross-thread round trip (15-180 us when the worker sleeps) */
+const SPLIT_MIN_FLOP = 2e6;
+/** the adaptive choice re-measures the slower mode every this many calls of a shape */
+const PROBE_EVERY = 16;
+const EWMA = 0.25;
+
 /**
- * Single-threaded WASM SIMD GEMM (AssemblyScript, 2x16 register tile, packed MC/KC/NC blocking). Operands are
- * copied into the module's own linear memory per call (about 10% of kernel time at 768x128x512), which keeps
- * tensors plain Float32Arrays. Returns null where WASM SIMD is unavailable, so callers fall back to the TS kernel.
+ * WASM SIMD GEMM (AssemblyScript, 2x16 register tile, packed MC/KC/NC blocking). Operands are copied into the
+ * module's own linear memory per call (a few % of kernel time), which keeps tensors plain Float32Arrays.
+ * Returns null where WASM SIMD is unavailable, so callers fall back to the TS kernel.
  */
-export function createWasmGemm(): WasmGemmProvider | null {
+export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | null {
   if (!wasmApi || !wasmSimdSupported()) return null;
+  const api = wasmApi;
+  const wantThreads = opts.threads === 2 && typeof SharedArrayBuffer === 'function';
   let exp: GemmExports;
-  const memory = new wasmApi.Memory({ initial: 32 });
+  let memory: WasmMemory;
+  let module: object;
   try {
-    const instance = new wasmApi.Instance(gemmModule(wasmApi), { env: { memory } });
-    exp = instance.exports as unknown as GemmExports;
+    module = gemmModule(api, wantThreads);
+    // the shared build declares a 4 GiB maximum, which a shared import must state too
+    memory = new api.Memory(wantThreads ? { initial: 64, maximum: 65536, shared: true } : { initial: 32 });
+    exp = new api.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
   } catch {
-    return null;
+    return wantThreads ? createWasmGemm({ ...opts, threads: 1 }) : null;
   }
+  const tile = exp.tileShape();
+  const MR = tile >> 8;
+  const NR = tile & 0xff;
+  const wsBytes = align64(exp.workspaceBytes());
   const ws = exp.heapBase();
-  const dataBase = align64(ws + exp.workspaceBytes());
+  // the worker packs into its own workspace, right after the main thread's
+  const worker = wantThreads ? startGemmWorker(module, memory, ws + wsBytes) : null;
+  const dataBase = ws + wsBytes * (worker ? 2 : 1);
   let f32 = new Float32Array(memory.buffer);
 
-  // grows memory to hold `end` bytes and returns a live view (growing detaches the old non-shared buffer)
+  // grows memory to hold `end` bytes and returns a live view (growing detaches a non-shared buffer and
+  // lengthens a shared one; either way the old view is too short)
   const view = (end: number): Float32Array => {
     const have = memory.buffer.byteLength;
     if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
-    if (f32.buffer !== memory.buffer) f32 = new Float32Array(memory.buffer);
+    if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
     return f32;
+  };
+
+  const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0 };
+  const timing = new Map<string, { calls: number; t1: number; t2: number }>();
+
+  // runs one product of `flop` flops on 1 or 2 threads; the parts are [mainArgs, workerArgs] for op
+  const run = (key: string, flop: number, op: number, whole: number[], parts: () => [number[], number[]] | null) => {
+    const call = op === OP_GEMM ? exp.gemm : exp.gemmBatched;
+    const one = (args: number[], w: number) => call(w, ...(args as Args11));
+    if (!worker || flop < SPLIT_MIN_FLOP || !worker.ready) {
+      one(whole, ws);
+      return;
+    }
+    const halves = parts();
+    if (!halves) {
+      one(whole, ws);
+      return;
+    }
+    let t = timing.get(key);
+    if (!t) {
+      if (timing.size > 512) timing.clear();
+      t = { calls: 0, t1: 0, t2: 0 };
+      timing.set(key, t);
+    }
+    t.calls++;
+    let two = true;
+    if (opts.adaptive !== false && t.t2 > 0) {
+      // measure 1 thread once 2 threads has a time, then keep the faster and re-probe the other now and then
+      two = t.t1 === 0 ? false : t.t2 <= t.t1 !== (t.calls % PROBE_EVERY === 0);
+    }
+    const t0 = performance.now();
+    if (two) {
+      const [mainArgs, workerArgs] = halves;
+      stats.split++;
+      const ran = worker.split(
+        op,
+        workerArgs,
+        () => one(mainArgs, ws),
+        () => one(workerArgs, ws),
+      );
+      if (ran) stats.workerRan++;
+    } else {
+      stats.single++;
+      one(whole, ws);
+    }
+    const dt = performance.now() - t0;
+    if (two) t.t2 = t.t2 === 0 ? dt : t.t2 + EWMA * (dt - t.t2);
+    else t.t1 = t.t1 === 0 ? dt : t.t1 + EWMA * (dt - t.t1);
+  };
+
+  // C = op(A) op(B) on operands already in wasm memory; splits on the larger of M and N, aligned to the tile
+  const product = (pa: number, pb: number, pc: number, M: number, K: number, N: number, ta: boolean, tb: boolean) => {
+    const lda = ta ? M : K;
+    const ldb = tb ? K : N;
+    const whole = [pa, lda, pb, ldb, pc, N, M, K, N, +ta, +tb];
+    run(`g${M},${K},${N},${+ta}${+tb}`, 2 * M * K * N, OP_GEMM, whole, () => {
+      const m0 = Math.ceil(M / 2 / MR) * MR;
+      const n0 = Math.ceil(N / 2 / NR) * NR;
+      if (M >= N && m0 < M) {
+        const aw = ta ? pa + 4 * m0 : pa + 4 * m0 * lda;
+        return [
+          [pa, lda, pb, ldb, pc, N, m0, K, N, +ta, +tb],
+          [aw, lda, pb, ldb, pc + 4 * m0 * N, N, M - m0, K, N, +ta, +tb],
+        ];
+      }
+      if (n0 < N) {
+        const bw = tb ? pb + 4 * n0 * ldb : pb + 4 * n0;
+        return [
+          [pa, lda, pb, ldb, pc, N, M, K, n0, +ta, +tb],
+          [pa, lda, bw, ldb, pc + 4 * n0, N, M, K, N - n0, +ta, +tb],
+        ];
+      }
+      return null;
+    });
   };
 
   const gemm = (
@@ -138,7 +260,7 @@ export function createWasmGemm(): WasmGemmProvider | null {
     const mem = view(pc + 4 * M * N);
     mem.set(A.subarray(aOff, aOff + M * K), pa >> 2);
     mem.set(B.subarray(bOff, bOff + K * N), pb >> 2);
-    exp.gemm(ws, pa, transA ? M : K, pb, transB ? K : N, pc, N, M, K, N, +transA, +transB);
+    product(pa, pb, pc, M, K, N, transA, transB);
     C.set(mem.subarray(pc >> 2, (pc >> 2) + M * N), cOff);
   };
 
@@ -165,12 +287,30 @@ export function createWasmGemm(): WasmGemmProvider | null {
     const mem = view(pc + 4 * batch * M * N);
     mem.set(A.subarray(0, spanA), pa >> 2);
     mem.set(B.subarray(0, spanB), pb >> 2);
-    exp.gemmBatched(ws, pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB);
+    const whole = [pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB];
+    run(`b${batch},${M},${K},${N},${+transA}${+transB}`, 2 * batch * M * K * N, OP_BATCHED, whole, () => {
+      const b0 = Math.ceil(batch / 2);
+      const tail = [pa + 4 * b0 * aBatchStride, aBatchStride, pb + 4 * b0 * bBatchStride, bBatchStride];
+      return [
+        [pa, aBatchStride, pb, bBatchStride, pc, b0, M, K, N, +transA, +transB],
+        [...tail, pc + 4 * b0 * M * N, batch - b0, M, K, N, +transA, +transB],
+      ];
+    });
     C.set(mem.subarray(pc >> 2, (pc >> 2) + batch * M * N));
   };
 
-  return { name: `wasm-simd ${GEMM_TILE}`, gemm, batched, memoryBytes: () => memory.buffer.byteLength };
+  return {
+    name: `wasm-simd ${GEMM_TILE}${worker ? ' x2' : ''}`,
+    threads: worker ? 2 : 1,
+    gemm,
+    batched,
+    memoryBytes: () => memory.buffer.byteLength,
+    threadStats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
+    dispose: () => worker?.close(),
+  };
 }
+
+type Args11 = [number, number, number, number, number, number, number, number, number, number, number];
 
 let cachedDefault: GemmProvider | undefined;
 
