@@ -29,6 +29,7 @@ data and run:
   --out <dir>              run folder (default runs/<preset>)
   --iters <n>              optimizer steps
   --resume                 continue the run in --out from its checkpoint (bit-for-bit)
+  --stop-at <step>         checkpoint and stop at this step, to be resumed later (train in chunks)
   --backend <b>            auto | cpu | gpu (default auto)
   --seed <n>               seed for init and data order (default 1337)
   --checkpoint-every <n>   write the checkpoint every n steps
@@ -79,6 +80,7 @@ const OPTIONS = {
   out: { type: 'string' },
   iters: { type: 'string' },
   resume: { type: 'boolean' },
+  'stop-at': { type: 'string' },
   backend: { type: 'string' },
   seed: { type: 'string' },
   'checkpoint-every': { type: 'string' },
@@ -129,6 +131,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'out',
     'iters',
     'resume',
+    'stop-at',
     'backend',
     'seed',
     'checkpoint-every',
@@ -299,6 +302,7 @@ export async function main(argv: string[]): Promise<number> {
       onNonFinite: choice(values, 'on-nan', ['throw', 'skip'] as const, 'throw'),
       finalEvalIters: num(values, 'final-eval-iters', 200, 'posint'),
       probe: Boolean(values.probe),
+      stopAt: values['stop-at'] === undefined ? undefined : num(values, 'stop-at', 0, 'posint'),
       log,
     });
     return Number(process.exitCode ?? 0);

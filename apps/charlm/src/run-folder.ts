@@ -86,9 +86,12 @@ export function readMetrics(paths: RunPaths): MetricsLine[] {
     .map((l) => JSON.parse(l) as MetricsLine);
 }
 
-/** On resume, drops lines logged after the checkpoint, so the file reads as one uninterrupted run. */
-export function truncateMetrics(paths: RunPaths, beforeStep: number): void {
-  const kept = readMetrics(paths).filter((m) => m.step < beforeStep && !m.final);
+/**
+ * On resume, drops lines logged after the checkpoint (which holds `completed` steps), so the file reads as one
+ * uninterrupted run.
+ */
+export function truncateMetrics(paths: RunPaths, completed: number): void {
+  const kept = readMetrics(paths).filter((m) => m.step <= completed && !m.final);
   writeFileAtomic(paths.metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
 }
 

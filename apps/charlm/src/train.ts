@@ -40,6 +40,8 @@ export interface TrainOptions {
   finalEvalIters: number;
   /** record per-layer activation RMS in metrics.jsonl at each eval */
   probe: boolean;
+  /** stop with a checkpoint after this many steps, as if interrupted (train a long run in chunks) */
+  stopAt?: number;
   log: (line: string) => void;
 }
 
@@ -230,17 +232,21 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
         if (o.probe) line.activations = await probeActivations(model, dataset.val, B, T);
       }
       appendMetrics(paths, line as { step: number });
+      if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters)
+        stopSignal ??= 'stop-at' as NodeJS.Signals;
       if (step % settings.checkpointEvery === 0 || stopSignal) {
         await save(paths.checkpoint);
         writeLossChart(paths, `charlm ${o.out}`);
       }
       if (stopSignal) {
         progress.break();
-        o.log(`stopped by ${stopSignal} at step ${step}; checkpoint written to ${paths.checkpoint}`);
+        o.log(
+          `stopped (${stopSignal === 'stop-at' ? '--stop-at' : stopSignal}) at step ${step}; checkpoint written to ${paths.checkpoint}`,
+        );
         o.log(
           `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
         );
-        process.exitCode = 130;
+        if (stopSignal !== ('stop-at' as NodeJS.Signals)) process.exitCode = 130;
         return { finalVal: Number.NaN, out: o.out };
       }
     }
