@@ -167,7 +167,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
 
   // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint; a second Ctrl-C exits at once
   // (checkpoint writes are atomic, so the last good one survives either way).
-  let stopSignal: NodeJS.Signals | null = null;
+  let stopSignal: NodeJS.Signals | 'stop-at' | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopSignal) {
       process.stderr.write(`\n${sig} again: exiting now; the last checkpoint is intact\n`);
@@ -232,8 +232,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
         if (o.probe) line.activations = await probeActivations(model, dataset.val, B, T);
       }
       appendMetrics(paths, line as { step: number });
-      if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters)
-        stopSignal ??= 'stop-at' as NodeJS.Signals;
+      if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters) stopSignal ??= 'stop-at';
       if (step % settings.checkpointEvery === 0 || stopSignal) {
         await save(paths.checkpoint);
         writeLossChart(paths, `charlm ${o.out}`);
@@ -246,7 +245,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
         o.log(
           `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
         );
-        if (stopSignal !== ('stop-at' as NodeJS.Signals)) process.exitCode = 130;
+        if (stopSignal !== 'stop-at') process.exitCode = 130;
         return { finalVal: Number.NaN, out: o.out };
       }
     }
