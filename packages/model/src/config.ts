@@ -88,7 +88,8 @@ export function resolveModelConfig(input: unknown, where = 'model config'): Mode
       const message = keys
         ? `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`
         : i.message;
-      return { path: keys && i.path.length === 0 ? keys.join(',') : path, message };
+      // an unknown field's path is the field itself ('norm.bar'), at the root and nested alike
+      return { path: keys ? keys.map((k) => [...i.path, k].join('.')).join(',') : path, message };
     });
     throw new ConfigError(`invalid ${where}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`, issues);
   }
