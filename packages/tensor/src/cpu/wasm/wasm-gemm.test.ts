@@ -182,6 +182,12 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
     expectGuards(D, 0, 0);
   });
 
+  it('rejects operands shorter than M, K, N and the offsets need', () => {
+    const [A, B, C] = [new Float32Array(6), new Float32Array(6), new Float32Array(4)];
+    expect(() => g.gemm(A, 1, B, 0, C, 0, 2, 3, 2, false, false)).toThrow(RangeError);
+    expect(() => g.gemm(A, 0, B, 0, C, 1, 2, 3, 2, false, false)).toThrow(RangeError);
+  });
+
   it('stays correct across memory growth and back to small calls', () => {
     const fresh = createWasmGemm()!;
     check(5, 6, 7, false, false, 1, true, fresh);

@@ -92,7 +92,9 @@ function decodeBase64(s: string): Uint8Array {
   return out;
 }
 
-const align64 = (n: number) => (n + 63) & ~63;
+// arithmetic, not bitwise: addresses may pass 2^31
+const align64 = (n: number) => Math.ceil(n / 64) * 64;
+const WASM32_BYTES = 2 ** 32;
 
 export interface WasmGemmOptions {
   /**
@@ -154,10 +156,17 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
   let f32 = new Float32Array(memory.buffer);
 
   // grows memory to hold `end` bytes and returns a live view (growing detaches a non-shared buffer and
-  // lengthens a shared one; either way the old view is too short)
-  const view = (end: number): Float32Array => {
+  // lengthens a shared one; either way the old view is too short); null when memory cannot grow that far
+  const view = (end: number): Float32Array | null => {
     const have = memory.buffer.byteLength;
-    if (end > have) memory.grow(Math.ceil((end - have) / PAGE));
+    if (end > WASM32_BYTES) return null;
+    if (end > have) {
+      try {
+        memory.grow(Math.ceil((end - have) / PAGE));
+      } catch {
+        return null;
+      }
+    }
     if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
     return f32;
   };
@@ -254,14 +263,21 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
       C.fill(0, cOff, cOff + M * N);
       return;
     }
+    if (aOff + M * K > A.length || bOff + K * N > B.length || cOff + M * N > C.length) {
+      throw new RangeError(`matmul operands too short for [${M}, ${K}] x [${K}, ${N}] at the given offsets`);
+    }
     const pa = dataBase;
     const pb = align64(pa + 4 * M * K);
     const pc = align64(pb + 4 * K * N);
     const mem = view(pc + 4 * M * N);
-    mem.set(A.subarray(aOff, aOff + M * K), pa >> 2);
-    mem.set(B.subarray(bOff, bOff + K * N), pb >> 2);
+    if (!mem) {
+      referenceGemm.gemm(A, aOff, B, bOff, C, cOff, M, K, N, transA, transB);
+      return;
+    }
+    mem.set(A.subarray(aOff, aOff + M * K), pa / 4);
+    mem.set(B.subarray(bOff, bOff + K * N), pb / 4);
     product(pa, pb, pc, M, K, N, transA, transB);
-    C.set(mem.subarray(pc >> 2, (pc >> 2) + M * N), cOff);
+    C.set(mem.subarray(pc / 4, pc / 4 + M * N), cOff);
   };
 
   const batched = (A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void => {
@@ -285,8 +301,13 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     const pb = align64(pa + 4 * spanA);
     const pc = align64(pb + 4 * spanB);
     const mem = view(pc + 4 * batch * M * N);
-    mem.set(A.subarray(0, spanA), pa >> 2);
-    mem.set(B.subarray(0, spanB), pb >> 2);
+    if (!mem) {
+      for (let i = 0; i < batch; i++)
+        gemm(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
+      return;
+    }
+    mem.set(A.subarray(0, spanA), pa / 4);
+    mem.set(B.subarray(0, spanB), pb / 4);
     const whole = [pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB];
     run(`b${batch},${M},${K},${N},${+transA}${+transB}`, 2 * batch * M * K * N, OP_BATCHED, whole, () => {
       const b0 = Math.ceil(batch / 2);
@@ -296,7 +317,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
         [...tail, pc + 4 * b0 * M * N, batch - b0, M, K, N, +transA, +transB],
       ];
     });
-    C.set(mem.subarray(pc >> 2, (pc >> 2) + batch * M * N));
+    C.set(mem.subarray(pc / 4, pc / 4 + batch * M * N));
   };
 
   return {
