@@ -72,7 +72,11 @@ export class GpuBackend implements Backend {
   private liveBytes = 0;
   private destroyed = false;
   private readonly kernels = new Map<KernelName, KernelShortcut>();
-  private readonly limits: GridLimits;
+  /**
+   * Thread limits of the dispatch grid, from the device. Lowering them makes small shapes take the dim-splitting
+   * and chunking paths that only huge tensors need otherwise (the tests do this).
+   */
+  gridLimits: GridLimits;
   private readonly device: GPUDevice;
 
   private constructor(
@@ -83,7 +87,7 @@ export class GpuBackend implements Backend {
   ) {
     this.device = context.device;
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
-    this.limits = { xy: 8 * maxGroups, z: maxGroups };
+    this.gridLimits = { xy: 8 * maxGroups, z: maxGroups };
     this.fused = this.makeFused();
   }
 
@@ -280,7 +284,7 @@ export class GpuBackend implements Backend {
     const hb = this.h(b, op);
     const sa = broadcastStrides(aShape, outShape);
     const sb = broadcastStrides(bShape, outShape);
-    const grid = toGrid(op, { dims: [...outShape], strides: [sa, sb] }, this.limits);
+    const grid = toGrid(op, { dims: [...outShape], strides: [sa, sb] }, this.gridLimits);
     const flat = grid.dims.slice(0, 5).every((d) => d === 1);
     if (flat && grid.output[0] === n) {
       // same shape or a scalar operand: the 1-D kernel with 64-wide workgroups
@@ -318,7 +322,7 @@ export class GpuBackend implements Backend {
     const P = Math.ceil(len / C);
     let out: GpuStorage;
     let next: { outer: number; len: number; inner: number };
-    const L = this.limits;
+    const L = this.gridLimits;
     if (inner === 1 && outer <= L.xy && P <= L.xy) {
       // memory [P, outer]: the next pass reduces P with inner = outer
       out = this.run('reduceRows', [outer, P], [x.handle!, code, len, C], n * P);
@@ -344,7 +348,7 @@ export class GpuBackend implements Backend {
     const n = batch * M * N;
     if (n === 0) return this.empty();
     if (K === 0) return this.fill(n, 0);
-    if (N > this.limits.xy || M > this.limits.xy || batch > this.limits.z) {
+    if (N > this.gridLimits.xy || M > this.gridLimits.xy || batch > this.gridLimits.z) {
       throw new TensorError('matmul', `output [${batch}, ${M}, ${N}] is too large for the WebGPU dispatch grid`);
     }
     const ai = transA ? 1 : K;
@@ -366,7 +370,7 @@ export class GpuBackend implements Backend {
     const grid = toGrid(
       'permute',
       { dims: perm.map((p) => shape[p]!), strides: [perm.map((p) => inStr[p]!)] },
-      this.limits,
+      this.gridLimits,
     );
     return this.run('gather6', grid.output, [this.h(x, 'permute'), 0, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
@@ -376,7 +380,7 @@ export class GpuBackend implements Backend {
     if (n === 0) return this.empty();
     const inStr = contiguousStrides(shape);
     const base = begin.reduce((acc, b, i) => acc + b * inStr[i]!, 0);
-    const grid = toGrid('slice', { dims: [...size], strides: [inStr] }, this.limits);
+    const grid = toGrid('slice', { dims: [...size], strides: [inStr] }, this.gridLimits);
     return this.run('gather6', grid.output, [this.h(x, 'slice'), base, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
@@ -401,7 +405,7 @@ export class GpuBackend implements Backend {
     const grid = toGrid(
       op,
       { dims: [...outShape], strides: [contiguousStrides(shape)], box: { begin: [...begin], size: [...shape] } },
-      this.limits,
+      this.gridLimits,
     );
     const [OX, OY] = grid.output;
     return this.run(
@@ -453,7 +457,7 @@ export class GpuBackend implements Backend {
     const idx = this.s(indices, 'gather');
     if (idx.host) checkIndices('gather', 'index', idx.host, n, vocab);
     if (n * dim === 0) return this.empty();
-    if (dim > this.limits.xy || n > this.limits.xy) {
+    if (dim > this.gridLimits.xy || n > this.gridLimits.xy) {
       throw new TensorError('gather', `[${n}, ${dim}] is too large for the WebGPU dispatch grid`);
     }
     return this.run(
@@ -469,7 +473,7 @@ export class GpuBackend implements Backend {
     if (idx.host) checkIndices('scatterAdd', 'index', idx.host, n, vocab);
     if (vocab * dim === 0) return this.empty();
     if (n === 0) return this.fill(vocab * dim, 0);
-    if (dim > this.limits.xy || vocab > this.limits.xy) {
+    if (dim > this.gridLimits.xy || vocab > this.gridLimits.xy) {
       throw new TensorError('scatterAdd', `[${vocab}, ${dim}] is too large for the WebGPU dispatch grid`);
     }
     const hs = this.h(src, 'scatterAdd');
@@ -501,8 +505,8 @@ export class GpuBackend implements Backend {
     const { lr, beta1, beta2, eps, weightDecay, step, gradScale } = p;
     const bc1 = 1 - beta1 ** step;
     const bc2 = 1 - beta2 ** step;
-    const newM = this.run('adamM', [size], [g, this.h(m), beta1, gradScale], size);
-    const newV = this.run('adamV', [size], [g, this.h(v), beta2, gradScale], size);
+    const newM = this.run('adamM', [size], [g, this.h(m), beta1, 1 - beta1, gradScale], size);
+    const newV = this.run('adamV', [size], [g, this.h(v), beta2, 1 - beta2, gradScale], size);
     const newP = this.run(
       'adamP',
       [size],
@@ -529,7 +533,7 @@ export class GpuBackend implements Backend {
   // ---- fused kernels ---------------------------------------------------------------------------------------------
 
   private rowsFit(op: string, rows: number, cols: number): void {
-    if (rows > this.limits.xy || cols > this.limits.xy) {
+    if (rows > this.gridLimits.xy || cols > this.gridLimits.xy) {
       throw new TensorError(op, `[${rows}, ${cols}] is too large for the WebGPU dispatch grid`);
     }
   }
@@ -550,7 +554,7 @@ export class GpuBackend implements Backend {
   ): GpuStorage {
     const C = rows > 2 * CHUNK && dim < 4096 ? CHUNK : rows;
     const P = Math.ceil(rows / C);
-    if (P > this.limits.xy) throw new TensorError('norm', `${rows} rows are too many for the WebGPU dispatch grid`);
+    if (P > this.gridLimits.xy) throw new TensorError('norm', `${rows} rows are too many for the WebGPU dispatch grid`);
     const partial = this.run(
       'normColSum',
       [dim, P],

@@ -1,0 +1,52 @@
+import { CpuBackend } from '@tinyformer/tensor';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { GpuBackend, probeAdapter, selectBackend } from '../src/index.js';
+import { inCI } from '../test/gpu-setup.js';
+
+const adapter = await probeAdapter().catch(() => null);
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+it.runIf(inCI)('has a WebGPU adapter under CI', () => {
+  expect(adapter).not.toBeNull();
+});
+
+describe('selectBackend', () => {
+  it("gives the CPU when asked, with the reason 'requested'", async () => {
+    const s = await selectBackend({ prefer: 'cpu' });
+    expect(s.backend).toBeInstanceOf(CpuBackend);
+    expect(s.reason).toBe('cpu (requested)');
+    await s.dispose();
+  });
+
+  it('rejects an unknown preference', async () => {
+    await expect(selectBackend({ prefer: 'tpu' as 'cpu' })).rejects.toThrow(/prefer must be/);
+  });
+
+  it.runIf(adapter?.isFallbackAdapter)('auto passes over a software adapter, with the reason, and warns', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const s = await selectBackend({ prefer: 'auto' });
+    expect(s.backend).toBeInstanceOf(CpuBackend);
+    expect(s.reason).toBe('cpu (software adapter llvmpipe only; pass --backend gpu to force)');
+    expect(s.adapterInfo?.isFallbackAdapter).toBe(true);
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(s.reason));
+    await expect(selectBackend({ prefer: 'auto', onFallback: 'throw' })).rejects.toThrow(/software adapter llvmpipe/);
+  });
+
+  it.runIf(adapter)('gpu forces WebGPU on whatever adapter there is, and dispose releases the device', async () => {
+    const s = await selectBackend({ prefer: 'gpu' });
+    try {
+      expect(s.backend).toBeInstanceOf(GpuBackend);
+      const expected = adapter!.isFallbackAdapter ? 'gpu.js:webgpu (llvmpipe software adapter)' : /^gpu\.js:webgpu \(/;
+      expect(s.reason).toMatch(expected);
+      const x = s.backend.upload(new Float32Array([1, 2]));
+      expect(Array.from(await s.backend.download(s.backend.unary('square', x, 2), 2))).toEqual([1, 4]);
+    } finally {
+      await s.dispose();
+    }
+    expect((s.backend as GpuBackend).isDestroyed).toBe(true);
+    expect(() => s.backend.fill(1, 0)).toThrow(/destroyed/);
+  });
+});
