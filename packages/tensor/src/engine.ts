@@ -41,7 +41,7 @@ export function track(t: Tensor): void {
 
 /**
  * Runs fn and disposes every tensor created inside it, except the ones it returns (anywhere inside arrays or
- * plain objects) and the ones marked with keep(). Returned tensors move to the enclosing scope.
+ * plain objects) and the ones marked with keep(). Returned tensors created inside move to the enclosing scope.
  */
 export function tidy<T>(fn: () => T): T {
   scopes.push([]);
@@ -57,7 +57,11 @@ export function tidy<T>(fn: () => T): T {
   const scope = scopes.pop()!;
   disposeScope(scope, keepSet);
   const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of keepSet) parent.push(t);
+  if (parent) {
+    // only tensors this scope owned move up: one created outside it (returned as is) stays with its own scope
+    const owned = new Set(scope);
+    for (const t of keepSet) if (owned.has(t)) parent.push(t);
+  }
   return result;
 }
 

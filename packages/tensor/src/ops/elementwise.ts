@@ -1,16 +1,20 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { type TensorLike, backendOf, record, toTensor, wrap } from './internal.js';
+import { backendOf, composite, record, type TensorLike, toTensor, wrap } from './internal.js';
 
 /** Elementwise binary op with NumPy broadcasting; numbers are scalars. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const backend = backendOf(op, a, b);
-  const ta = toTensor(op, a, backend);
-  const tb = toTensor(op, b, backend);
-  const outShape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = wrap(backend, backend.binary(op, ta.storage, ta.shape, tb.storage, tb.shape, outShape), outShape);
-  return record(op, [ta, tb], out);
+  const run = () => {
+    const ta = toTensor(op, a, backend);
+    const tb = toTensor(op, b, backend);
+    const outShape = broadcastShapes(op, ta.shape, tb.shape);
+    const out = wrap(backend, backend.binary(op, ta.storage, ta.shape, tb.storage, tb.shape, outShape), outShape);
+    return record(op, [ta, tb], out);
+  };
+  // a number becomes a scalar tensor that only the op (and its backward rule) uses
+  return typeof a === 'number' || typeof b === 'number' ? composite([a, b], run) : run();
 }
 
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);

@@ -1,5 +1,5 @@
 import type { Backend, Storage } from '../backend.js';
-import { autogradHooks, getBackend } from '../engine.js';
+import { autogradHooks, getBackend, tidy } from '../engine.js';
 import { TensorError } from '../errors.js';
 import { formatShape } from '../shape.js';
 import { type DType, Tensor } from '../tensor.js';
@@ -31,7 +31,12 @@ export function wrap(backend: Backend, storage: Storage, shape: readonly number[
 }
 
 /** Reports the op to autograd when any input requires grad (and grad mode is on). */
-export function record(op: string, inputs: readonly Tensor[], output: Tensor, attrs: Record<string, unknown> = {}): Tensor {
+export function record(
+  op: string,
+  inputs: readonly Tensor[],
+  output: Tensor,
+  attrs: Record<string, unknown> = {},
+): Tensor {
   const hook = autogradHooks.record;
   if (hook && autogradHooks.enabled) {
     for (const t of inputs) {
@@ -42,6 +47,21 @@ export function record(op: string, inputs: readonly Tensor[], output: Tensor, at
     }
   }
   return output;
+}
+
+/** True when autograd will record an op on these inputs (the hook is installed, grad mode is on, one requires grad). */
+export function willRecord(inputs: readonly TensorLike[]): boolean {
+  if (!autogradHooks.record || !autogradHooks.enabled) return false;
+  return inputs.some((t) => t instanceof Tensor && t.requiresGrad);
+}
+
+/**
+ * Runs the body of an op that makes intermediates (scalars from numbers, broadcast copies, the steps of a
+ * composite). When autograd will not record it, nothing but the result outlives the call, even outside tidy();
+ * when it will, the intermediates belong to the graph and the caller's tidy() frees them after backward.
+ */
+export function composite<T>(inputs: readonly TensorLike[], fn: () => T): T {
+  return willRecord(inputs) ? fn() : tidy(fn);
 }
 
 export function requireFloat(op: string, t: Tensor, what = 'input'): void {

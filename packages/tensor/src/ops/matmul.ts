@@ -1,7 +1,7 @@
 import { ShapeError } from '../errors.js';
 import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, record, requireFloat, wrap } from './internal.js';
+import { backendOf, composite, record, requireFloat, wrap } from './internal.js';
 
 export interface MatmulOptions {
   /** use a's last two dims transposed */
@@ -39,24 +39,26 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const batchShape = broadcastShapes(op, aBatch, bBatch);
   const batch = sizeOf(batchShape);
   // operands whose batch dims are all broadcast are shared (stride 0); partial broadcasting is materialized
-  const aFull = sizeOf(aBatch) === batch;
-  const bFull = sizeOf(bBatch) === batch;
-  let A = a;
-  let B = b;
-  if (!aFull && sizeOf(aBatch) !== 1) A = a.broadcastTo([...batchShape, ...a.shape.slice(-2)]);
-  if (!bFull && sizeOf(bBatch) !== 1) B = b.broadcastTo([...batchShape, ...b.shape.slice(-2)]);
-  const aStride = sizeOf(A.shape.slice(0, -2)) === batch && batch > 1 ? M * K : 0;
-  const bStride = sizeOf(B.shape.slice(0, -2)) === batch && batch > 1 ? K * N : 0;
-  const storage = backend.matmul(A.storage, B.storage, {
-    batch,
-    M,
-    K,
-    N,
-    transA,
-    transB,
-    aBatchStride: aStride,
-    bBatchStride: bStride,
-  });
-  const out = wrap(backend, storage, [...batchShape, M, N]);
-  return record(op, [A, B], out, { transA, transB });
+  const expandA = sizeOf(aBatch) !== batch && sizeOf(aBatch) !== 1;
+  const expandB = sizeOf(bBatch) !== batch && sizeOf(bBatch) !== 1;
+  const run = () => {
+    const A = expandA ? a.broadcastTo([...batchShape, ...a.shape.slice(-2)]) : a;
+    const B = expandB ? b.broadcastTo([...batchShape, ...b.shape.slice(-2)]) : b;
+    const aStride = sizeOf(A.shape.slice(0, -2)) === batch && batch > 1 ? M * K : 0;
+    const bStride = sizeOf(B.shape.slice(0, -2)) === batch && batch > 1 ? K * N : 0;
+    const storage = backend.matmul(A.storage, B.storage, {
+      batch,
+      M,
+      K,
+      N,
+      transA,
+      transB,
+      aBatchStride: aStride,
+      bBatchStride: bStride,
+    });
+    const out = wrap(backend, storage, [...batchShape, M, N]);
+    return record(op, [A, B], out, { transA, transB });
+  };
+  // the broadcast copies are freed with the call unless autograd keeps them for backward
+  return expandA || expandB ? composite([a, b], run) : run();
 }

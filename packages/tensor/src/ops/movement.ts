@@ -1,9 +1,9 @@
 import { ShapeError, TensorError } from '../errors.js';
-import { type Shape, broadcastShapes, formatShape, normalizeAxis, sameShape, sizeOf } from '../shape.js';
+import { broadcastShapes, formatShape, normalizeAxis, type Shape, sameShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { full } from './creation.js';
 import { add } from './elementwise.js';
-import { backendOf, record, wrap } from './internal.js';
+import { backendOf, composite, record, wrap } from './internal.js';
 
 /** Same data under a new shape (no copy; one dim may be -1 and is inferred). */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -12,7 +12,8 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const dims = [...shape];
   const unknown = dims.indexOf(-1);
   if (unknown >= 0) {
-    if (dims.indexOf(-1, unknown + 1) >= 0) throw new ShapeError(op, `only one dim may be -1, got ${formatShape(shape)}`);
+    if (dims.indexOf(-1, unknown + 1) >= 0)
+      throw new ShapeError(op, `only one dim may be -1, got ${formatShape(shape)}`);
     const known = sizeOf(dims.filter((d) => d !== -1));
     if (known === 0 || x.size % known !== 0) {
       throw new ShapeError(op, `cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)}`);
@@ -35,7 +36,10 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const op = 'permute';
   const backend = backendOf(op, x);
   if (perm.length !== x.rank) {
-    throw new ShapeError(op, `permutation [${perm.join(',')}] has ${perm.length} axes but the tensor ${formatShape(x.shape)} has ${x.rank}`);
+    throw new ShapeError(
+      op,
+      `permutation [${perm.join(',')}] has ${perm.length} axes but the tensor ${formatShape(x.shape)} has ${x.rank}`,
+    );
   }
   const norm = perm.map((p) => normalizeAxis(op, p, x.rank));
   if (new Set(norm).size !== norm.length) throw new ShapeError(op, `[${perm.join(',')}] is not a permutation`);
@@ -60,7 +64,8 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   const op = 'slice';
   const backend = backendOf(op, x);
-  if (begin.length > x.rank) throw new ShapeError(op, `begin [${begin.join(',')}] has more dims than ${formatShape(x.shape)}`);
+  if (begin.length > x.rank)
+    throw new ShapeError(op, `begin [${begin.join(',')}] has more dims than ${formatShape(x.shape)}`);
   const b = x.shape.map((_, i) => begin[i] ?? 0);
   const s = x.shape.map((d, i) => {
     const v = size?.[i] ?? -1;
@@ -104,10 +109,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const ax = normalizeAxis(op, axis, first.rank);
   for (const t of xs) {
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== ax && d !== first.shape[i])) {
-      throw new ShapeError(
-        op,
-        `shapes ${xs.map((u) => formatShape(u.shape)).join(', ')} differ outside axis ${ax}`,
-      );
+      throw new ShapeError(op, `shapes ${xs.map((u) => formatShape(u.shape)).join(', ')} differ outside axis ${ax}`);
     }
   }
   if (xs.length === 1) return first;
@@ -134,13 +136,19 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
   let sizes: number[];
   if (typeof sections === 'number') {
     if (!Number.isInteger(sections) || sections <= 0 || len % sections !== 0) {
-      throw new ShapeError(op, `axis ${ax} of ${formatShape(x.shape)} (length ${len}) does not split into ${sections} equal parts`);
+      throw new ShapeError(
+        op,
+        `axis ${ax} of ${formatShape(x.shape)} (length ${len}) does not split into ${sections} equal parts`,
+      );
     }
     sizes = new Array(sections).fill(len / sections);
   } else {
     sizes = [...sections];
     if (sizes.reduce((a, b) => a + b, 0) !== len || sizes.some((s) => !Number.isInteger(s) || s < 0)) {
-      throw new ShapeError(op, `sizes [${sizes.join(',')}] do not add up to ${len} (axis ${ax} of ${formatShape(x.shape)})`);
+      throw new ShapeError(
+        op,
+        `sizes [${sizes.join(',')}] do not add up to ${len} (axis ${ax} of ${formatShape(x.shape)})`,
+      );
     }
   }
   const parts: Tensor[] = [];
@@ -161,7 +169,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
     throw new ShapeError('broadcastTo', `${formatShape(x.shape)} does not broadcast to ${formatShape(shape)}`);
   }
   if (sameShape(x.shape, shape)) return x;
-  return add(x, full(shape, 0, { backend: x.backend }));
+  return composite([x], () => add(x, full(shape, 0, { backend: x.backend })));
 }
 
 export function unsqueeze(x: Tensor, axis: number): Tensor {
@@ -172,9 +180,14 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number): Tensor {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const ax = normalizeAxis('squeeze', axis, x.rank);
-  if (x.shape[ax] !== 1) throw new ShapeError('squeeze', `axis ${ax} of ${formatShape(x.shape)} has size ${x.shape[ax]}, not 1`);
+  if (x.shape[ax] !== 1)
+    throw new ShapeError('squeeze', `axis ${ax} of ${formatShape(x.shape)} has size ${x.shape[ax]}, not 1`);
   return reshape(
     x,
     x.shape.filter((_, i) => i !== ax),

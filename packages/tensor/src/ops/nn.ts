@@ -3,8 +3,8 @@ import { ShapeError, TensorError } from '../errors.js';
 import { formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
-import { add, exp, log, mul, div, sub } from './elementwise.js';
-import { backendOf, record, requireFloat, requireRank, wrap } from './internal.js';
+import { add, div, exp, log, mul, sub } from './elementwise.js';
+import { backendOf, composite, record, requireFloat, requireRank, wrap } from './internal.js';
 import { max, sum } from './reduce.js';
 
 export interface SoftmaxOptions {
@@ -47,12 +47,16 @@ function softmaxImpl(x: Tensor, opts: SoftmaxOptions, isLog: boolean, forceCompo
     const out = wrap(backend, fused(x.storage, p), x.shape);
     return record(op, [x], out, { params: p });
   }
-  // composite: subtract the (detached) row max for stability, mask, exponentiate, normalize
-  let z = sub(x, detach(max(x, -1, { keepDims: true })));
-  if (p.causalQueryLen > 0) z = add(z, causalMask(p.causalQueryLen, p.cols, x));
-  if (isLog) return sub(z, log(sum(exp(z), -1, { keepDims: true })));
-  const e = exp(z);
-  return div(e, sum(e, -1, { keepDims: true }));
+  // composite: mask, subtract the (detached) row max for stability, exponentiate, normalize. The mask goes first so
+  // the max is over visible keys only: a masked score far above them would underflow the whole row to 0/0.
+  return composite([x], () => {
+    let z = x;
+    if (p.causalQueryLen > 0) z = add(z, causalMask(p.causalQueryLen, p.cols, x));
+    z = sub(z, detach(max(z, -1, { keepDims: true })));
+    if (isLog) return sub(z, log(sum(exp(z), -1, { keepDims: true })));
+    const e = exp(z);
+    return div(e, sum(e, -1, { keepDims: true }));
+  });
 }
 
 /** Softmax over the last axis, optionally causal (fused kernel when the backend has one). */
@@ -79,12 +83,17 @@ export function softmaxBackward(y: Tensor, dy: Tensor, p: SoftmaxParams): Tensor
   const backend = backendOf('softmaxBackward', y, dy);
   const fused = backend.fused.softmaxBackward;
   if (fused) return wrap(backend, fused(y.storage, dy.storage, p), y.shape);
-  if (p.log) return sub(dy, mul(exp(y), sum(dy, -1, { keepDims: true })));
-  return mul(y, sub(dy, sum(mul(dy, y), -1, { keepDims: true })));
+  return composite([y, dy], () => {
+    // masked entries get no gradient and their dy stays out of the row sums, as in the fused kernel
+    const g = p.causalQueryLen > 0 ? mul(dy, exp(causalMask(p.causalQueryLen, p.cols, y))) : dy;
+    if (p.log) return sub(g, mul(exp(y), sum(g, -1, { keepDims: true })));
+    return mul(y, sub(g, sum(mul(g, y), -1, { keepDims: true })));
+  });
 }
 
 function checkIndices(op: string, idx: Tensor, what: string): void {
-  if (idx.dtype !== 'int32') throw new TensorError(op, `${what} must be an int32 tensor, got ${idx.dtype} ${formatShape(idx.shape)}`);
+  if (idx.dtype !== 'int32')
+    throw new TensorError(op, `${what} must be an int32 tensor, got ${idx.dtype} ${formatShape(idx.shape)}`);
 }
 
 /** Rows of table [V, D] picked by integer indices [...] -> [..., D] (embedding lookup). */
@@ -105,7 +114,10 @@ export function scatterAdd(src: Tensor, indices: Tensor, vocab: number): Tensor 
   checkIndices(op, indices, 'indices');
   const D = src.shape[src.rank - 1]!;
   if (src.rank < 1 || sizeOf(src.shape.slice(0, -1)) !== indices.size) {
-    throw new ShapeError(op, `src ${formatShape(src.shape)} must be [...indices, dim] for indices ${formatShape(indices.shape)}`);
+    throw new ShapeError(
+      op,
+      `src ${formatShape(src.shape)} must be [...indices, dim] for indices ${formatShape(indices.shape)}`,
+    );
   }
   const out = wrap(backend, backend.scatterAdd(src.storage, indices.size, D, indices.storage, vocab), [vocab, D]);
   return record(op, [src, indices], out, { vocab });
@@ -128,7 +140,10 @@ function checkCrossEntropy(op: string, logits: Tensor, targets: Tensor): { rows:
   const vocab = logits.shape[logits.rank - 1]!;
   const rows = sizeOf(logits.shape.slice(0, -1));
   if (targets.size !== rows || !logits.shape.slice(0, -1).every((d, i) => targets.shape[i] === d)) {
-    throw new ShapeError(op, `logits ${formatShape(logits.shape)} need targets of shape ${formatShape(logits.shape.slice(0, -1))}, got ${formatShape(targets.shape)}`);
+    throw new ShapeError(
+      op,
+      `logits ${formatShape(logits.shape)} need targets of shape ${formatShape(logits.shape.slice(0, -1))}, got ${formatShape(targets.shape)}`,
+    );
   }
   if (rows === 0) throw new ShapeError(op, `logits ${formatShape(logits.shape)} have no rows`);
   return { rows, vocab };
@@ -144,15 +159,19 @@ export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
     const out = wrap(backend, fused(logits.storage, targets.storage, rows, vocab), logits.shape.slice(0, -1));
     return record('crossEntropyRows', [logits, targets], out, { rows, vocab });
   }
-  const logp = logSoftmaxComposite(logits);
-  const hot = oneHot(targets, vocab);
-  return mul(sum(mul(hot, logp), -1), -1);
+  return composite([logits, targets], () => {
+    const logp = logSoftmaxComposite(logits);
+    const hot = oneHot(targets, vocab);
+    return mul(sum(mul(hot, logp), -1), -1);
+  });
 }
 
 /** Mean cross-entropy over all rows: the language-model loss. */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
-  const rowsLoss = crossEntropyRows(logits, targets);
-  return mul(sum(rowsLoss), 1 / rowsLoss.size);
+  return composite([logits, targets], () => {
+    const rowsLoss = crossEntropyRows(logits, targets);
+    return mul(sum(rowsLoss), 1 / rowsLoss.size);
+  });
 }
 
 /** dlogits for per-row losses weighted by dLoss [rows] (used by autograd; not recorded). */
@@ -162,7 +181,9 @@ export function crossEntropyBackward(logits: Tensor, targets: Tensor, dLoss: Ten
   const rows = logits.size / vocab;
   const fused = backend.fused.crossEntropyBackward;
   if (fused) return wrap(backend, fused(logits.storage, targets.storage, dLoss.storage, rows, vocab), logits.shape);
-  const p = softmaxComposite(logits);
-  const g = sub(p, oneHot(targets, vocab));
-  return mul(g, dLoss.reshape([...dLoss.shape, 1]));
+  return composite([logits, targets, dLoss], () => {
+    const p = softmaxComposite(logits);
+    const g = sub(p, oneHot(targets, vocab));
+    return mul(g, dLoss.reshape([...dLoss.shape, 1]));
+  });
 }

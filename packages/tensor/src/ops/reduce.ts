@@ -1,8 +1,8 @@
 import type { ReduceOp } from '../backend.js';
 import { axisSplit, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, record, wrap } from './internal.js';
 import { mul } from './elementwise.js';
+import { backendOf, composite, record, wrap } from './internal.js';
 
 export interface ReduceOptions {
   keepDims?: boolean;
@@ -20,6 +20,13 @@ function resolveAxes(op: string, x: Tensor, axes: Axes): number[] {
 /** One axis at a time (largest first so indices stay valid); the op is recorded per axis for autograd. */
 function reduceAxes(op: ReduceOp, x: Tensor, axes: Axes, keepDims: boolean): Tensor {
   const list = resolveAxes(op, x, axes);
+  // the partial results of several steps, and the keepDims-shaped result under a reshape view, are intermediates
+  if (list.length > 1 || (!keepDims && list.length > 0))
+    return composite([x], () => reduceSteps(op, x, list, keepDims));
+  return reduceSteps(op, x, list, keepDims);
+}
+
+function reduceSteps(op: ReduceOp, x: Tensor, list: readonly number[], keepDims: boolean): Tensor {
   let cur = x;
   for (const axis of list) {
     const backend = backendOf(op, cur);
@@ -50,5 +57,5 @@ export function mean(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   const list = resolveAxes('mean', x, axes);
   let count = 1;
   for (const a of list) count *= x.shape[a]!;
-  return mul(sum(x, axes, opts), 1 / count);
+  return composite([x], () => mul(sum(x, axes, opts), 1 / count));
 }
