@@ -1,7 +1,10 @@
 /**
  * @tinyformer/tensor/testing: the backend conformance suite and the helpers it is built from (seeded random data,
- * bounded comparisons, float64 references). Needs vitest, an optional peer dependency.
+ * bounded comparisons, float64 references, fast-check arbitraries). Needs vitest and fast-check, optional peer
+ * dependencies.
  */
+
+export { broadcastPairArb, seedArb, shapeArb } from './arbitraries.js';
 export { BINARY_OPS, type ConformanceOptions, describeBackendConformance, Harness } from './conformance.js';
 export {
   awayFromZero,
