@@ -243,5 +243,11 @@ describe('Trainer', () => {
     const base = t.backend.memory().buffers;
     for (let s = 0; s < 5; s++) expect((await t.trainStep(next)).skipped).toBe(true);
     expect(t.backend.memory().buffers).toBe(base);
+    // the throwing policy on the same (poisoned) model: the failed steps leave nothing behind either
+    const thrower = new Trainer(m, { schedule });
+    await expect(thrower.trainStep(next)).rejects.toBeInstanceOf(NonFiniteError);
+    const base2 = t.backend.memory().buffers;
+    for (let s = 0; s < 5; s++) await expect(thrower.trainStep(next)).rejects.toThrow(/step 0: the loss/);
+    expect(t.backend.memory().buffers).toBe(base2);
   });
 });
