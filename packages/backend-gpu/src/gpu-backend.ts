@@ -250,6 +250,12 @@ export class GpuBackend implements Backend {
     await this.gpujs.WebGPUContext.destroy();
   }
 
+  /** Resolves when every dispatch submitted so far has finished on the device (for timing). */
+  async sync(): Promise<void> {
+    this.checkAlive('sync');
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
   get isDestroyed(): boolean {
     return this.destroyed;
   }

@@ -35,6 +35,16 @@ describe('selectBackend', () => {
     await expect(selectBackend({ prefer: 'auto', onFallback: 'throw' })).rejects.toThrow(/software adapter llvmpipe/);
   });
 
+  it.runIf(adapter && !adapter.isFallbackAdapter)('auto picks WebGPU on a hardware adapter', async () => {
+    const s = await selectBackend({ prefer: 'auto', onFallback: 'throw' });
+    try {
+      expect(s.backend).toBeInstanceOf(GpuBackend);
+      expect(s.reason).toMatch(/^gpu\.js:webgpu \(.+\)$/);
+    } finally {
+      await s.dispose();
+    }
+  });
+
   it.runIf(adapter)('gpu forces WebGPU on whatever adapter there is, and dispose releases the device', async () => {
     const s = await selectBackend({ prefer: 'gpu' });
     try {
@@ -48,5 +58,14 @@ describe('selectBackend', () => {
     }
     expect((s.backend as GpuBackend).isDestroyed).toBe(true);
     expect(() => s.backend.fill(1, 0)).toThrow(/destroyed/);
+  });
+
+  it.runIf(adapter)('a device destroyed by one backend can be acquired again by the next', async () => {
+    for (let i = 0; i < 2; i++) {
+      const s = await selectBackend({ prefer: 'gpu' });
+      const x = s.backend.fill(3, i + 1);
+      expect(Array.from(await s.backend.download(x, 3))).toEqual([i + 1, i + 1, i + 1]);
+      await s.dispose();
+    }
   });
 });
