@@ -34,11 +34,23 @@ import {
  */
 export class GpuStorage {
   disposed = false;
+  /** the handle lives in a cell the leak backstop can reach without keeping the storage alive */
+  readonly cell: { handle: BufferResult | null };
   constructor(
-    public handle: BufferResult | null,
+    handle: BufferResult | null,
     readonly size: number,
     public host: Float32Array | null = null,
-  ) {}
+  ) {
+    this.cell = { handle };
+  }
+
+  get handle(): BufferResult | null {
+    return this.cell.handle;
+  }
+
+  set handle(h: BufferResult | null) {
+    this.cell.handle = h;
+  }
 }
 
 export interface GpuBackendStats {
@@ -47,6 +59,8 @@ export interface GpuBackendStats {
   /** kernel dispatches */
   dispatches: number;
   uploads: number;
+  /** buffers freed by the garbage-collection backstop: storages dropped without dispose() (a leak upstream) */
+  reclaimed: number;
 }
 
 /** Uploads up to this many values keep a host copy (token ids, targets); larger ones (weights) do not. */
@@ -67,7 +81,18 @@ export class GpuBackend implements Backend {
   readonly name = 'gpu.js:webgpu';
   readonly synchronous = false;
   readonly fused: Partial<FusedKernels>;
-  readonly stats: GpuBackendStats = { downloads: 0, dispatches: 0, uploads: 0 };
+  readonly stats: GpuBackendStats = { downloads: 0, dispatches: 0, uploads: 0, reclaimed: 0 };
+  /**
+   * Backstop only (gpujs.md §4 no. 15): V8 cannot see VRAM, so a storage dropped without dispose() would hold its
+   * buffer until exit. Its buffer is freed when the storage is collected, but it still counts in memory(), so the
+   * leak stays visible.
+   */
+  private readonly reclaim = new FinalizationRegistry<{ handle: BufferResult | null }>((cell) => {
+    if (!cell.handle) return;
+    cell.handle.delete();
+    cell.handle = null;
+    this.stats.reclaimed++;
+  });
   private live = 0;
   private liveBytes = 0;
   private destroyed = false;
@@ -137,7 +162,9 @@ export class GpuBackend implements Backend {
     });
     this.live++;
     this.liveBytes += size * 4;
-    return new GpuStorage(handle, size, host);
+    const s = new GpuStorage(handle, size, host);
+    this.reclaim.register(s, s.cell, s);
+    return s;
   }
 
   private empty(): GpuStorage {
@@ -227,6 +254,7 @@ export class GpuBackend implements Backend {
       throw new TensorError('dispose', `storage from another backend passed to ${this.name}`);
     if (x.disposed) throw new TensorError('dispose', 'storage was disposed twice');
     x.disposed = true;
+    this.reclaim.unregister(x);
     this.live--;
     this.liveBytes -= x.size * 4;
     x.handle?.delete();
@@ -531,6 +559,7 @@ export class GpuBackend implements Backend {
     target.host = null;
     fresh.handle = null;
     fresh.disposed = true;
+    this.reclaim.unregister(fresh);
     this.live--;
     this.liveBytes -= fresh.size * 4;
     old?.delete();
