@@ -12,7 +12,7 @@ import {
   TensorError,
   type UnaryOp,
 } from '@tinyformer/tensor';
-import { broadcastStrides, contiguousStrides, DEFAULT_LIMITS, type Grid, type GridLimits, toGrid } from './grid.js';
+import { broadcastStrides, contiguousStrides, type Grid, type GridLimits, toGrid } from './grid.js';
 import { BINARY_CODES, KERNELS, type KernelName, UNARY_CODES } from './kernels.js';
 import {
   type AdapterInfo,
@@ -140,11 +140,20 @@ export class GpuBackend implements Backend {
       });
       this.kernels.set(name, k);
       // one tiny call builds the pipeline; later calls go through kernel.run synchronously
-      const args = Object.values(def.args).map((t) => (t === 'Array' ? new Float32Array(4) : t === 'Integer' ? 1 : 0));
+      // (a non-integer Float value, so gpu.js's argument type check cannot switch to an Integer variant)
+      const args = Object.values(def.args).map((t) =>
+        t === 'Array' ? new Float32Array(4) : t === 'Integer' ? 1 : 0.5,
+      );
       builds.push(
         k(...args).then((h) => {
           (h as BufferResult).delete();
           this.releaseKernelOutput(k);
+          const types = (k.kernel as unknown as { argumentTypes: string[] }).argumentTypes;
+          if (types.join() !== Object.values(def.args).join()) {
+            throw new Error(
+              `gpu.js built kernel ${name} with argument types [${types}], not [${Object.values(def.args)}]`,
+            );
+          }
         }),
       );
     }
@@ -799,5 +808,3 @@ export async function createGpuBackend(opts: CreateGpuBackendOptions = {}): Prom
     throw e;
   }
 }
-
-export { DEFAULT_LIMITS };
