@@ -12,6 +12,9 @@ export interface BackwardOptions {
  * zeroGrad implement gradient accumulation. Afterwards the tape is released. Intermediate gradients are ordinary
  * tensors: run the step inside tidy() to free them.
  */
+/** Outputs whose graph node a backward() released; reaching one again is an error (PyTorch's "backward twice"). */
+const released = new WeakSet<Tensor>();
+
 export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new TensorError(
@@ -51,7 +54,9 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         grads.set(inp, prev ? add(prev, gi) : gi);
       });
     }
-    // what is left are the leaves' gradients
+    // what is left are the leaves' gradients. A rule may hand one tensor to two inputs (add does), and the caller
+    // owns `grad`: such a tensor is copied, so each leaf owns its .grad and zeroGrad() frees no other leaf's.
+    const assigned = new Set<Tensor>();
     for (const [leaf, g] of grads) {
       if (nodeOf(leaf)) continue;
       if (leaf.grad) {
@@ -59,11 +64,24 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         leaf.grad = add(old, g).keep();
         old.dispose();
       } else {
-        leaf.grad = (g === grad ? g.mul(1) : g).keep();
+        leaf.grad = (g === grad || assigned.has(g) ? g.mul(1) : g).keep();
       }
+      assigned.add(leaf.grad);
     }
   });
-  if (!opts.retainGraph) for (const node of order) node.output.node = null;
+  if (!opts.retainGraph) {
+    for (const node of order) {
+      node.output.node = null;
+      released.add(node.output);
+    }
+  }
+}
+
+function releasedError(t: Tensor): TensorError {
+  return new TensorError(
+    'backward',
+    `the graph of ${t.describe()} was released by an earlier backward(); pass { retainGraph: true } to that call to go through it again`,
+  );
 }
 
 /** Nodes in topological order (inputs before outputs), iteratively so deep graphs do not overflow the stack. */
@@ -71,13 +89,17 @@ function topoOrder(root: Tensor): GraphNode[] {
   const order: GraphNode[] = [];
   const seen = new Set<GraphNode>();
   const rootNode = nodeOf(root);
+  if (!rootNode && released.has(root)) throw releasedError(root);
   if (!rootNode) return order;
   const stack: { node: GraphNode; next: number }[] = [{ node: rootNode, next: 0 }];
   seen.add(rootNode);
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next < top.node.inputs.length) {
-      const child = nodeOf(top.node.inputs[top.next++]!);
+      const input = top.node.inputs[top.next++]!;
+      const child = nodeOf(input);
+      // a released output is not a leaf: the gradient it would get belongs to a graph that is gone
+      if (!child && input.requiresGrad && released.has(input)) throw releasedError(input);
       if (child && !seen.has(child)) {
         seen.add(child);
         stack.push({ node: child, next: 0 });

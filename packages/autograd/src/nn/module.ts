@@ -9,8 +9,13 @@ export abstract class Module {
   private readonly ownParams = new Map<string, Parameter>();
   private readonly children = new Map<string, Module>();
 
+  /**
+   * Registers a parameter initialized from `init`, which the module takes over: the handle is released here so the
+   * parameter alone holds the buffer, and replacing its values (setValues, checkpoint load) frees the old one.
+   */
   protected addParameter(name: string, init: Tensor): Parameter {
     const p = new Parameter(init, name);
+    init.dispose();
     this.ownParams.set(name, p);
     return p;
   }
