@@ -19,6 +19,13 @@ export {
 export { DecoderLM, type ForwardOptions } from './decoder-lm.js';
 export { type GenerateOptions, generate } from './generate.js';
 export {
+  type GradNormOptions,
+  gradNorms,
+  type LayerGradNorm,
+  layerGradNorms,
+  type ParamGradNorm,
+} from './grad-norms.js';
+export {
   AdamW,
   type AdamWOptions,
   type AdamWState,
@@ -38,4 +45,11 @@ export {
   writeFileAtomic,
 } from './safetensors.js';
 export { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
-export { type Batch, NonFiniteError, type StepResult, Trainer, type TrainerOptions } from './trainer.js';
+export {
+  type Batch,
+  NonFiniteError,
+  type StepResult,
+  Trainer,
+  type TrainerOptions,
+  type TrainStepOptions,
+} from './trainer.js';

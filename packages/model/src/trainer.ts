@@ -16,6 +16,17 @@ export interface TrainerOptions {
   onNonFinite?: 'throw' | 'skip';
 }
 
+/** Per-call options of Trainer.trainStep. */
+export interface TrainStepOptions {
+  /**
+   * Called once per step after backward (all micro-batches) and before the non-finite check, clipping and the
+   * update, so each parameter's `.grad` is still there to inspect (see gradNorms). The gradients are the sum over
+   * the step's micro-batches, unclipped; a step about to be skipped or to throw for a non-finite value is shown too.
+   * Costs nothing when not given.
+   */
+  onGradients?: (model: DecoderLM, info: { step: number; gradAccumulation: number }) => void | Promise<void>;
+}
+
 export interface Batch {
   /** (B*T) token ids, row-major (B, T) */
   x: Int32Array;
@@ -73,7 +84,7 @@ export class Trainer {
   }
 
   /** One optimizer step; `nextBatch` is called once per micro-batch. */
-  async trainStep(nextBatch: () => Batch): Promise<StepResult> {
+  async trainStep(nextBatch: () => Batch, opts: TrainStepOptions = {}): Promise<StepResult> {
     const accum = this.opts.gradAccumulation ?? 1;
     const lr = this.lrAt(this.step);
     this.optimizer.lr = lr;
@@ -95,6 +106,15 @@ export class Trainer {
     const gradNorm = Math.sqrt(await gn2.item()) / accum;
     gn2.dispose();
     const step = this.step;
+    if (opts.onGradients) {
+      try {
+        await opts.onGradients(this.model, { step, gradAccumulation: accum });
+      } catch (e) {
+        // a failed hook must not leave this step's gradients to be summed into the next step's
+        this.optimizer.zeroGrad();
+        throw e;
+      }
+    }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       const what = !Number.isFinite(loss) ? `the loss (${loss})` : await this.firstNonFiniteGrad();
       this.optimizer.zeroGrad();
