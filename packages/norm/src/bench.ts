@@ -41,7 +41,10 @@ async function timeOnce(backend: Backend, f: NormFn, x: Tensor, g: Tensor, b: Te
     });
     // a device backend only finishes when read back
     if (!backend.synchronous) await probe.data();
-    for (const p of [x, g, b]) p.grad?.dispose(), (p.grad = null);
+    for (const p of [x, g, b]) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
     n++;
     t = performance.now();
   }
