@@ -1,6 +1,9 @@
 import { type Backend, CpuBackend } from '@tinyformer/tensor';
 import { CliError } from './errors.js';
 
+// a variable specifier keeps the GPU package optional at build time too
+const GPU_PACKAGE = '@tinyformer/backend-gpu';
+
 export type BackendPreference = 'auto' | 'cpu' | 'gpu';
 
 export interface ChosenBackend {
@@ -10,21 +13,24 @@ export interface ChosenBackend {
   dispose(): Promise<void>;
 }
 
-interface GpuModule {
+/** What chooseBackend needs from @tinyformer/backend-gpu. */
+export interface GpuModule {
   selectBackend(opts: { prefer: BackendPreference; onFallback?: 'warn' | 'throw' }): Promise<ChosenBackend>;
 }
 
 /**
  * Picks the backend once, at start-up. The GPU package is optional: when it is not installed, `auto` falls back to
- * the CPU and says so, and `gpu` fails with a clear message.
+ * the CPU and says so, and `gpu` fails with a clear message. `loadGpu` imports it; another app passes its own, since
+ * a bare import resolves from the importing package's dependencies.
  */
-export async function chooseBackend(prefer: BackendPreference): Promise<ChosenBackend> {
+export async function chooseBackend(
+  prefer: BackendPreference,
+  loadGpu: () => Promise<unknown> = () => import(GPU_PACKAGE),
+): Promise<ChosenBackend> {
   if (prefer === 'cpu') return cpu('cpu (requested with --backend cpu)');
   let gpu: GpuModule;
   try {
-    // a variable specifier keeps the GPU package optional at build time too
-    const spec = '@tinyformer/backend-gpu';
-    gpu = (await import(spec)) as GpuModule;
+    gpu = (await loadGpu()) as GpuModule;
   } catch (e) {
     if (prefer === 'gpu') {
       throw new CliError(

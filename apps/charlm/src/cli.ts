@@ -38,7 +38,8 @@ data and run:
   --final-eval-iters <n>   validation batches for the final loss (>= 200, default 200)
   --sample-tokens <n>      length of the samples printed at each eval
   --on-nan <mode>          throw | skip: what a NaN/Inf loss or gradient does (default throw)
-  --probe                  log per-layer activation RMS in metrics.jsonl at each eval
+  --probe                  log per-layer activation RMS and per-parameter gradient norms (grad_norms)
+                           in metrics.jsonl at each eval
 model:
   --context <n>  --d-model <n>  --layers <n>  --heads <n>
   --norm <kind>            rmsnorm | layernorm | none

@@ -6,12 +6,15 @@ import {
   checkOptimizerState,
   DecoderLM,
   generate,
+  gradNorms,
   loadCheckpoint,
   type ModelConfig,
   NonFiniteError,
+  type ParamGradNorm,
   resolveModelConfig,
   saveCheckpoint,
   Trainer,
+  type TrainStepOptions,
   writeFileAtomic,
 } from '@tinyformer/model';
 import { Rng, setBackend, tensor, tidy } from '@tinyformer/tensor';
@@ -38,7 +41,7 @@ export interface TrainOptions {
   onNonFinite: 'throw' | 'skip';
   /** validation batches for the final loss (at least 200) */
   finalEvalIters: number;
-  /** record per-layer activation RMS in metrics.jsonl at each eval */
+  /** record per-layer activation RMS and per-parameter gradient norms in metrics.jsonl at each eval */
   probe: boolean;
   /** stop with a checkpoint after this many steps, as if interrupted (train a long run in chunks) */
   stopAt?: number;
@@ -197,9 +200,21 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   try {
     while (trainer.step < settings.iters) {
       const t0 = performance.now();
+      const step = trainer.step + 1;
+      const isEval = step % settings.evalEvery === 0 && step < settings.iters;
+      let grads: ParamGradNorm[] | undefined;
+      // gradient norms only on the steps that log them: the hook is read before the update clears the gradients
+      const stepOpts: TrainStepOptions =
+        o.probe && isEval
+          ? {
+              onGradients: async (m, { gradAccumulation }) => {
+                grads = await gradNorms(m, { scale: 1 / gradAccumulation });
+              },
+            }
+          : {};
       let r: Awaited<ReturnType<Trainer['trainStep']>>;
       try {
-        r = await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }));
+        r = await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }), stepOpts);
       } catch (e) {
         if (e instanceof NonFiniteError) {
           progress.break();
@@ -211,12 +226,10 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
       }
       const dt = (performance.now() - t0) / 1000;
       emaTime = emaTime === 0 ? dt : 0.9 * emaTime + 0.1 * dt;
-      const step = r.step + 1;
       const tps = tokensPerStep / dt;
       progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
       const line: Record<string, unknown> = { step, loss: r.loss, lr: r.lr, tokens_per_s: tps, grad_norm: r.gradNorm };
       if (r.skipped) line.skipped = true;
-      const isEval = step % settings.evalEvery === 0 && step < settings.iters;
       if (isEval) {
         const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
         line.val_loss = val;
@@ -229,7 +242,10 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
           bestVal = val;
           await save(paths.best);
         }
-        if (o.probe) line.activations = await probeActivations(model, dataset.val, B, T);
+        if (o.probe) {
+          line.activations = await probeActivations(model, dataset.val, B, T);
+          if (grads) line.grad_norms = grads;
+        }
       }
       appendMetrics(paths, line as { step: number });
       if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters) stopSignal ??= 'stop-at';

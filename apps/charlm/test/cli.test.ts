@@ -82,6 +82,18 @@ describe('charlm CLI', () => {
     expect(JSON.parse(readFileSync(p.config, 'utf8')).model.dModel).toBe(32);
   });
 
+  it('--probe logs activation RMS and per-parameter gradient norms on eval steps only', async () => {
+    const run = join(dir, 'run-probe');
+    expect(await train(['--probe'], run)).toBe(0);
+    const metrics = readMetrics(runPaths(run));
+    const evalStep = metrics.find((m) => m.step === 6)!;
+    const grads = evalStep.grad_norms as { name: string; norm: number }[];
+    expect(grads.map((g) => g.name)).toContain('blocks.1.attn.qkv.weight');
+    expect(grads.every((g) => Number.isFinite(g.norm) && g.norm > 0)).toBe(true);
+    expect((evalStep.activations as unknown[]).length).toBeGreaterThan(0);
+    expect(metrics.filter((m) => m.grad_norms !== undefined).map((m) => m.step)).toEqual([6]);
+  });
+
   it('resume continues bit-for-bit: losses equal an uninterrupted run', async () => {
     const full = join(dir, 'run-full');
     await train([], full);
