@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CheckpointError, ConfigError, SamplingError } from '@tinyformer/model';
 import { TensorError } from '@tinyformer/tensor';
@@ -7,6 +8,7 @@ import { DataError } from './data/errors.js';
 import { CliError } from './errors.js';
 import { runEval } from './eval.js';
 import { PRESET_NAMES, PRESETS, type PresetName, type TrainSettings } from './presets.js';
+import { runPaths } from './run-folder.js';
 import { runSample } from './sample.js';
 import { runTrain } from './train.js';
 
@@ -26,7 +28,8 @@ charlm <command> --help shows the options of each command.`,
 data and run:
   --preset <name>          ${PRESET_NAMES.join(' | ')} (default tiny)
   --data <file>            UTF-8 text file to train on (default: the embedded Brown Corpus)
-  --out <dir>              run folder (default runs/<preset>)
+  --out <dir>              run folder (default runs/<preset>, or runs/<preset>-2, -3... if that holds a run)
+  --force                  overwrite the run already in --out (default: refuse, so no run is lost)
   --iters <n>              optimizer steps
   --resume                 continue the run in --out from its checkpoint (bit-for-bit)
   --stop-at <step>         checkpoint and stop at this step, to be resumed later (train in chunks)
@@ -82,6 +85,7 @@ const OPTIONS = {
   iters: { type: 'string' },
   resume: { type: 'boolean' },
   'stop-at': { type: 'string' },
+  force: { type: 'boolean' },
   backend: { type: 'string' },
   seed: { type: 'string' },
   'checkpoint-every': { type: 'string' },
@@ -133,6 +137,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'iters',
     'resume',
     'stop-at',
+    'force',
     'backend',
     'seed',
     'checkpoint-every',
@@ -172,6 +177,16 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 
 type Values = Record<string, string | boolean | undefined>;
+
+/** runs/<preset>, or the first runs/<preset>-N without a checkpoint, so a second `pnpm train` never overwrites the first. */
+function defaultRunFolder(preset: string, resume: boolean): string {
+  const base = `runs/${preset}`;
+  if (resume) return base;
+  for (let i = 1; ; i++) {
+    const dir = i === 1 ? base : `${base}-${i}`;
+    if (!existsSync(runPaths(dir).checkpoint)) return dir;
+  }
+}
 
 function num(
   values: Values,
@@ -296,7 +311,8 @@ export async function main(argv: string[]): Promise<number> {
     await runTrain({
       settings,
       data: values.data as string | undefined,
-      out: (values.out as string | undefined) ?? `runs/${preset}`,
+      out: (values.out as string | undefined) ?? defaultRunFolder(preset, Boolean(values.resume)),
+      force: Boolean(values.force),
       backend,
       seed: num(values, 'seed', 1337, 'int'),
       resume: Boolean(values.resume),

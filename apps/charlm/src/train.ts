@@ -43,6 +43,8 @@ export interface TrainOptions {
   finalEvalIters: number;
   /** record per-layer activation RMS and per-parameter gradient norms in metrics.jsonl at each eval */
   probe: boolean;
+  /** overwrite a run already in `out` (otherwise refused, so a finished run is never lost by accident) */
+  force?: boolean;
   /** stop with a checkpoint after this many steps, as if interrupted (train a long run in chunks) */
   stopAt?: number;
   log: (line: string) => void;
@@ -89,6 +91,11 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   let settings = o.settings;
   let vocab: CharVocab;
   let resumed: (ReturnType<typeof loadCheckpoint> & { meta: TrainMeta }) | null = null;
+  if (!o.resume && !o.force && existsSync(paths.checkpoint)) {
+    throw new CliError(
+      `${o.out} already holds a run (${paths.checkpoint}): pass --resume to continue it, --force to overwrite it, or --out <new folder>`,
+    );
+  }
   if (o.resume) {
     if (!existsSync(paths.checkpoint)) {
       throw new CliError(`--resume: no checkpoint at ${paths.checkpoint}; start a new run without --resume`);
