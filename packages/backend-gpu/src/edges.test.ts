@@ -159,6 +159,12 @@ describe.skipIf(!gpu)('gpu.js:webgpu edge paths', () => {
     expect(() => g.fused.crossEntropy!(table, idx, 2, 4)).toThrow(/outside \[0, 4\)/);
   });
 
+  it('refuses an upload larger than the device can bind, synchronously', () => {
+    // 8 GiB: past any device's binding limit (Vulkan ranges are 32-bit); only the length is read before the check
+    const huge = { length: 2 ** 31 } as unknown as Float32Array;
+    expect(() => gpu!.upload(huge)).toThrow(/binds at most/);
+  });
+
   it('concatenates many parts and large values exactly', async () => {
     const parts = Array.from({ length: 9 }, (_, t) => values(20 + t, 3 * (t + 1) * 2));
     const shapes = parts.map((_, t) => [3, t + 1, 2]);

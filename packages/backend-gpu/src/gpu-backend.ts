@@ -239,6 +239,11 @@ export class GpuBackend implements Backend {
     this.checkAlive('upload');
     const n = values.length;
     if (n === 0) return this.empty();
+    // an oversized createBuffer only fails asynchronously (a console error and an invalid buffer): check here
+    const max = Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    if (n * 4 > max) {
+      throw new TensorError('upload', `${n} values need ${n * 4} bytes; this WebGPU device binds at most ${max}`);
+    }
     const data = values instanceof Float32Array ? values : Float32Array.from(values);
     const buffer = this.device.createBuffer({
       size: n * 4,
