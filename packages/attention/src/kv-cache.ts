@@ -1,4 +1,4 @@
-import { concat, type Tensor, TensorError } from '@tinyformer/tensor';
+import { concat, formatShape, ShapeError, type Tensor, TensorError } from '@tinyformer/tensor';
 
 /** Keys and values of one attention layer for the tokens decoded so far: (B, H, Tpast, hd) each. */
 export class LayerKVCache {
@@ -11,6 +11,13 @@ export class LayerKVCache {
 
   /** Appends this step's keys/values and returns the full ones; the cache owns them (they survive tidy). */
   append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    const past = this.k;
+    if (past && (k.rank !== 4 || [0, 1, 3].some((i) => k.shape[i] !== past.shape[i]))) {
+      throw new ShapeError(
+        'KVCache',
+        `new keys ${formatShape(k.shape)} do not fit the cached keys ${formatShape(past.shape)} (they may differ only in length)`,
+      );
+    }
     const nk = this.k ? concat([this.k, k], 2) : k;
     const nv = this.v ? concat([this.v, v], 2) : v;
     if (this.k && this.k !== nk) this.k.dispose();

@@ -59,6 +59,9 @@ export class DecoderLM extends Module {
     if (ids.rank !== 2) throw new ShapeError('DecoderLM.forward', `ids must be (B, T), got ${formatShape(ids.shape)}`);
     if (ids.dtype !== 'int32') throw new TensorError('DecoderLM.forward', `ids must be int32, got ${ids.dtype}`);
     const [B, T] = ids.shape as [number, number];
+    if (B === 0 || T === 0) {
+      throw new ShapeError('DecoderLM.forward', `ids ${formatShape(ids.shape)} are empty: need B >= 1 and T >= 1`);
+    }
     const start = opts.cache ? opts.cache.length : 0;
     if (start + T > c.contextLength) {
       throw new ShapeError(
@@ -85,6 +88,12 @@ export class DecoderLM extends Module {
 
   /** Mean cross-entropy of next-token prediction; targets (B, T) int32. */
   loss(ids: Tensor, targets: Tensor, opts: ForwardOptions = {}): Tensor {
+    if (targets.dtype !== 'int32') {
+      throw new TensorError(
+        'DecoderLM.loss',
+        `targets must be int32, got ${targets.dtype} ${formatShape(targets.shape)}`,
+      );
+    }
     if (targets.rank !== 2 || targets.shape[0] !== ids.shape[0] || targets.shape[1] !== ids.shape[1]) {
       throw new ShapeError(
         'DecoderLM.loss',
