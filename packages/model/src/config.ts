@@ -80,14 +80,16 @@ export class ConfigError extends Error {
 
 /** Validates and fills defaults; errors name each field path and, for enums, the allowed values. */
 export function resolveModelConfig(input: unknown, where = 'model config'): ModelConfig {
-  const r = modelConfigSchema.safeParse(input);
+  const r = modelConfigSchema.safeParse(input, { reportInput: true });
   if (!r.success) {
     const issues = r.error.issues.map((i) => {
       const path = i.path.join('.') || '(root)';
-      const keys = (i as { keys?: string[] }).keys;
+      const { keys, values, input: got } = i as { keys?: string[]; values?: unknown[]; input?: unknown };
       const message = keys
         ? `unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`
-        : i.message;
+        : i.code === 'invalid_value' && values
+          ? `must be one of ${values.map((v) => JSON.stringify(v)).join(' | ')}, got ${JSON.stringify(got)}`
+          : i.message;
       // an unknown field's path is the field itself ('norm.bar'), at the root and nested alike
       return { path: keys ? keys.map((k) => [...i.path, k].join('.')).join(',') : path, message };
     });

@@ -42,12 +42,14 @@ export {
   encodeSafetensors,
   type NamedTensor,
   readFileChecked,
+  removeStaleTempFiles,
   writeFileAtomic,
 } from './safetensors.js';
 export { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
 export {
   type Batch,
   NonFiniteError,
+  type NonFiniteSite,
   type StepResult,
   Trainer,
   type TrainerOptions,

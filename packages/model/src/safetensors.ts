@@ -1,4 +1,14 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -133,9 +143,11 @@ export function decodeSafetensors(
 
 /**
  * Writes a file so that a crash or kill at any moment leaves either the old file or the new one, never a mix:
- * temp file in the same directory, fsync, rename over the target, fsync the directory.
+ * temp file in the same directory, fsync, rename over the target, fsync the directory. Readers only ever open the
+ * target, so a temp file left by a killed writer is ignored; the next write of the same target removes it.
  */
 export function writeFileAtomic(path: string, data: Buffer | string): void {
+  removeStaleTempFiles(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
   let fd = -1;
   try {
@@ -170,4 +182,46 @@ export function readFileChecked(path: string): Buffer {
   }
   if (st.isDirectory()) throw new CheckpointError(path, 'is a directory, not a checkpoint file');
   return readFileSync(path);
+}
+
+const TEMP_NAME = /^\.(.+)\.tmp-(\d+)-\d+$/;
+
+/**
+ * Deletes the temp files of `path` (`.<name>.tmp-<pid>-<time>`) that writeFileAtomic left behind when its process
+ * was killed mid-write: those whose process no longer exists. A live writer's temp file is never touched. Returns
+ * the names removed.
+ */
+export function removeStaleTempFiles(path: string): string[] {
+  const dir = dirname(path);
+  const target = basename(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = TEMP_NAME.exec(name);
+    if (!m || m[1] !== target) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processExists(pid)) continue;
+    try {
+      rmSync(join(dir, name), { force: true });
+      removed.push(name);
+    } catch {
+      // another writer removed it first, or the folder is read-only: the temp file is harmless either way
+    }
+  }
+  return removed;
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

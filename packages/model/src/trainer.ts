@@ -1,5 +1,5 @@
-import { backward } from '@tinyformer/autograd';
-import { type Backend, tensor, tidy } from '@tinyformer/tensor';
+import { backward, type Parameter } from '@tinyformer/autograd';
+import { type Backend, type Tensor, tensor, tidy } from '@tinyformer/tensor';
 import type { DecoderLM } from './decoder-lm.js';
 import { AdamW, clipScale, gradNormSquared, type LrSchedule, learningRate } from './optim.js';
 
@@ -43,14 +43,35 @@ export interface StepResult {
   skipped: boolean;
 }
 
+/** Where a non-finite value was found: a parameter's path, the flat index of the first bad element, its value. */
+export interface NonFiniteSite {
+  parameter: string;
+  index: number;
+  value: number;
+}
+
 export class NonFiniteError extends Error {
   constructor(
     readonly step: number,
     readonly what: string,
+    /** the first parameter (model order) whose gradient holds a NaN/Inf, if any */
+    readonly gradient: NonFiniteSite | null = null,
+    /** the first parameter (model order) whose own values hold a NaN/Inf, if any */
+    readonly weight: NonFiniteSite | null = null,
   ) {
-    super(`step ${step}: ${what} is not finite (NaN or Inf); stopping before the update so the weights stay intact`);
+    const extra =
+      (gradient && !what.startsWith('the gradient of')
+        ? `; first parameter with a non-finite gradient: ${describeSite(gradient)}`
+        : '') + (weight ? `; first parameter whose values are non-finite: ${describeSite(weight)}` : '');
+    super(
+      `step ${step}: ${what} is not finite (NaN or Inf)${extra}; stopping before the update so the weights stay intact`,
+    );
     this.name = 'NonFiniteError';
   }
+}
+
+function describeSite(s: NonFiniteSite): string {
+  return `'${s.parameter}' (element ${s.index} = ${s.value})`;
 }
 
 /**
@@ -116,9 +137,16 @@ export class Trainer {
       }
     }
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      const what = !Number.isFinite(loss) ? `the loss (${loss})` : await this.firstNonFiniteGrad();
+      // only on this (rare) path: read the gradients and the weights back to say where the NaN/Inf is
+      const grad = await this.firstNonFinite((p) => p.grad);
+      const weight = await this.firstNonFinite((p) => p);
+      const what = !Number.isFinite(loss)
+        ? `the loss (${loss})`
+        : grad
+          ? `the gradient of parameter ${describeSite(grad)}`
+          : 'the gradient norm';
       this.optimizer.zeroGrad();
-      if ((this.opts.onNonFinite ?? 'throw') === 'throw') throw new NonFiniteError(step, what);
+      if ((this.opts.onNonFinite ?? 'throw') === 'throw') throw new NonFiniteError(step, what, grad, weight);
       this.step++;
       return { step, loss, gradNorm, lr, skipped: true };
     }
@@ -128,15 +156,16 @@ export class Trainer {
     return { step, loss, gradNorm, lr, skipped: false };
   }
 
-  /** Names the first parameter (in model order) whose gradient has a NaN or Inf. */
-  private async firstNonFiniteGrad(): Promise<string> {
+  /** The first parameter (in model order) whose gradient (or, with `pick = p => p`, value) has a NaN or Inf. */
+  private async firstNonFinite(pick: (p: Parameter) => Tensor | null): Promise<NonFiniteSite | null> {
     for (const [name, p] of this.model.namedParameters()) {
-      if (!p.grad) continue;
-      const g = await p.grad.data();
+      const t = pick(p);
+      if (!t) continue;
+      const g = await t.data();
       for (let i = 0; i < g.length; i++) {
-        if (!Number.isFinite(g[i]!)) return `the gradient of parameter '${name}' (element ${i} = ${g[i]})`;
+        if (!Number.isFinite(g[i]!)) return { parameter: name, index: i, value: g[i]! };
       }
     }
-    return 'the gradient norm';
+    return null;
   }
 }
