@@ -237,6 +237,15 @@ describe('grad()', () => {
     expect(x.requiresGrad).toBe(false);
   });
 
+  it('leaves the .grad of other parameters used inside fn alone (mid-training analysis)', () => {
+    const w = new Parameter(t.tensor([1, 2]), 'w');
+    backward(w.sum());
+    const x = t.tensor([3, 4]);
+    const [gx] = grad(() => t.mul(x, w), [x]);
+    expect(vals(gx!)).toEqual([1, 2]);
+    expect(vals(w.grad)).toEqual([1, 1]);
+  });
+
   it('gives zeros for an input the output does not depend on', () => {
     const x = t.tensor([1, 2]);
     const y = t.tensor([3, 4]);
@@ -244,5 +253,7 @@ describe('grad()', () => {
     expect(vals(gy!)).toEqual([1, 1]);
     const [, gz] = grad(() => x.square(), [x, t.tensor([7])]);
     expect(vals(gz!)).toEqual([0]);
+    expect(gz!.requiresGrad).toBe(false);
+    expect(nodeOf(gz!)).toBeNull();
   });
 });

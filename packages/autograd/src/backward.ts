@@ -6,16 +6,21 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
+/** Outputs whose graph node a backward() released; reaching one again is an error (PyTorch's "backward twice"). */
+const released = new WeakSet<Tensor>();
+
 /**
  * Reverse-mode sweep from `root` (a scalar unless `grad` is given). Gradients of values used twice are summed;
  * leaf tensors that require grad (parameters) get `.grad` accumulated (+=), so several backward calls before
  * zeroGrad implement gradient accumulation. Afterwards the tape is released. Intermediate gradients are ordinary
  * tensors: run the step inside tidy() to free them.
  */
-/** Outputs whose graph node a backward() released; reaching one again is an error (PyTorch's "backward twice"). */
-const released = new WeakSet<Tensor>();
-
 export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
+  sweep(root, grad, opts, null);
+}
+
+/** backward(), setting `.grad` only on the leaves in `only` (all leaves when null). */
+function sweep(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions, only: ReadonlySet<Tensor> | null): void {
   if (!root.requiresGrad) {
     throw new TensorError(
       'backward',
@@ -58,7 +63,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     // owns `grad`: such a tensor is copied, so each leaf owns its .grad and zeroGrad() frees no other leaf's.
     const assigned = new Set<Tensor>();
     for (const [leaf, g] of grads) {
-      if (nodeOf(leaf)) continue;
+      if (nodeOf(leaf) || (only && !only.has(leaf))) continue;
       if (leaf.grad) {
         const old = leaf.grad;
         leaf.grad = add(old, g).keep();
@@ -112,7 +117,10 @@ function topoOrder(root: Tensor): GraphNode[] {
   return order;
 }
 
-/** Gradients of `outputs`'s sum with respect to `inputs`, without touching `.grad` (for tests and analysis). */
+/**
+ * Gradients of fn's output (summed) with respect to `inputs`, without touching `.grad` of the inputs or of any
+ * parameter fn uses (for tests and analysis, also in the middle of gradient accumulation).
+ */
 export function grad(fn: () => Tensor, inputs: readonly Tensor[]): Tensor[] {
   const saved = inputs.map((t) => t.grad);
   const flags = inputs.map((t) => t.requiresGrad);
@@ -123,8 +131,8 @@ export function grad(fn: () => Tensor, inputs: readonly Tensor[]): Tensor[] {
   try {
     const out = fn();
     const root = out.size === 1 ? out : out.sum();
-    backward(root);
-    return inputs.map((t) => t.grad ?? t.mul(0));
+    sweep(root, undefined, {}, new Set(inputs));
+    return noGrad(() => inputs.map((t) => t.grad ?? t.mul(0)));
   } finally {
     inputs.forEach((t, i) => {
       t.grad = saved[i]!;
