@@ -91,7 +91,7 @@ export interface FusedKernels {
   softmax(x: Storage, p: SoftmaxParams): Storage;
   /** dx from the softmax output y and upstream dy (log: y is the log-softmax output) */
   softmaxBackward(y: Storage, dy: Storage, p: SoftmaxParams): Storage;
-  /** per-row negative log-likelihood of `targets` under softmax(logits); a target < 0 is ignored (loss 0) */
+  /** per-row negative log-likelihood of `targets` under softmax(logits); every target must be in [0, vocab) */
   crossEntropy(logits: Storage, targets: Storage, rows: number, vocab: number): Storage;
   /** d(sum_r w_r * loss_r)/dlogits where w = dLoss (one weight per row) */
   crossEntropyBackward(logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number): Storage;
