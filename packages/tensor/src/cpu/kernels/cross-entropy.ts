@@ -1,5 +1,5 @@
-import type { FloatArray } from './float-array.js';
 import { TensorError } from '../../errors.js';
+import type { FloatArray } from './float-array.js';
 
 function checkTarget(t: number, r: number, vocab: number): void {
   if (!(t >= 0 && t < vocab) || t !== Math.floor(t)) {
@@ -7,17 +7,29 @@ function checkTarget(t: number, r: number, vocab: number): void {
   }
 }
 
+/** max of one row (NaN wins, so a NaN logit gives a NaN loss instead of being skipped) */
+function rowMax(x: FloatArray, base: number, n: number): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < n; j++) {
+    const v = x[base + j]!;
+    if (v > m || v !== v) m = v;
+  }
+  return m;
+}
+
 /** loss[r] = logsumexp(logits[r]) - logits[r, target[r]] */
-export function crossEntropyKernel(logits: FloatArray, targets: FloatArray, out: FloatArray, rows: number, vocab: number): void {
+export function crossEntropyKernel(
+  logits: FloatArray,
+  targets: FloatArray,
+  out: FloatArray,
+  rows: number,
+  vocab: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const t = targets[r]!;
     checkTarget(t, r, vocab);
     const base = r * vocab;
-    let m = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < vocab; j++) {
-      const v = logits[base + j]!;
-      if (v > m || v !== v) m = v;
-    }
+    const m = rowMax(logits, base, vocab);
     let s = 0;
     for (let j = 0; j < vocab; j++) s += Math.exp(logits[base + j]! - m);
     out[r] = m + Math.log(s) - logits[base + t]!;
@@ -37,11 +49,7 @@ export function crossEntropyBackwardKernel(
     const t = targets[r]!;
     checkTarget(t, r, vocab);
     const base = r * vocab;
-    let m = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < vocab; j++) {
-      const v = logits[base + j]!;
-      if (v > m || v !== v) m = v;
-    }
+    const m = rowMax(logits, base, vocab);
     let s = 0;
     for (let j = 0; j < vocab; j++) {
       const e = Math.exp(logits[base + j]! - m);
