@@ -1,0 +1,55 @@
+import { type BackendPreference, CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/charlm';
+import { type Backend, getBackend, setBackend } from '@tinyformer/tensor';
+
+/** What every experiment gets: the backend the run chose, the encoded corpus, the seed and a logger. */
+export interface LabContext {
+  backend: Backend;
+  /** one line: what runs and why (from chooseBackend) */
+  backendReason: string;
+  /** backend preference the user asked for (the speed experiment compares every available backend under 'auto') */
+  prefer: BackendPreference;
+  /** every backend the speed experiment measures, with its label */
+  speedBackends: { backend: Backend; label: string }[];
+  dataset: CharDataset;
+  dataSource: string;
+  seed: number;
+  log: (line: string) => void;
+}
+
+export interface DataInfo {
+  source: string;
+  chars: number;
+  vocabSize: number;
+  trainTokens: number;
+  valTokens: number;
+}
+
+/** The corpus: a --data file, or the embedded Brown corpus that charlm trains on (optionally cut short). */
+export function loadDataset(opts: { data?: string; maxChars?: number }): { dataset: CharDataset; source: string } {
+  const text = opts.data ? readTextFile(opts.data) : loadBrownText({ maxChars: opts.maxChars });
+  const cut = opts.data && opts.maxChars !== undefined ? text.slice(0, opts.maxChars) : text;
+  const source = opts.data ?? 'brown (embedded default corpus)';
+  return { dataset: new CharDataset(cut, CharVocab.fromText(cut)), source };
+}
+
+export function dataInfo(ctx: LabContext): DataInfo {
+  const d = ctx.dataset;
+  return {
+    source: ctx.dataSource,
+    chars: d.tokens.length,
+    vocabSize: d.vocab.size,
+    trainTokens: d.train.length,
+    valTokens: d.val.length,
+  };
+}
+
+/** Runs `fn` with `backend` as the default backend (new tensors and models land there), then restores the old one. */
+export async function withBackend<T>(backend: Backend, fn: () => Promise<T>): Promise<T> {
+  const prev = getBackend();
+  setBackend(backend);
+  try {
+    return await fn();
+  } finally {
+    setBackend(prev);
+  }
+}

@@ -1,0 +1,288 @@
+import { lineChartSvg } from '@tinyformer/charlm';
+import type { LabContext } from '../context.js';
+import { charts, table, verdictList } from '../html.js';
+import type { DepthData, ExperimentResult, Status, Verdict } from '../schema.js';
+import type { DepthSize } from '../sizes.js';
+import { ema, finiteOrNull, fmt, slope } from '../stats.js';
+import { constantLr, type RunResult, trainRun } from '../train-run.js';
+
+const CLAIM_UNSTABLE = 'Post-norm becomes unstable past ~12-24 layers without learning-rate warmup';
+const CLAIM_PRE = 'Pre-norm trains at every depth';
+const CLAIM_GRAD = 'Post-norm shrinks gradient magnitudes layer by layer (from the output down to the input)';
+const PLACEMENTS = ['pre', 'post'] as const;
+/** a post-norm run this much worse than pre-norm at the same depth "trains badly" even without diverging */
+const DEGRADED = 1.1;
+
+type DepthRun = DepthData['runs'][number];
+
+function trend(run: RunResult, step: number): { logSlope: number | null; firstOverLast: number | null } {
+  const rec = run.gradNorms.find((g) => g.step === step);
+  const layers = rec?.layers ?? [];
+  const good = layers.filter((l): l is { layer: number; norm: number } => l.norm !== null && l.norm > 0);
+  if (good.length < 2 || good.length !== layers.length) return { logSlope: null, firstOverLast: null };
+  return {
+    logSlope: slope(
+      good.map((l) => l.layer),
+      good.map((l) => Math.log(l.norm)),
+    ),
+    firstOverLast: finiteOrNull(good[0]!.norm / good[good.length - 1]!.norm),
+  };
+}
+
+function describeRun(x: DepthRun): string {
+  return `L=${x.depth}: ${x.run.diverged ? 'diverged' : 'ok'} (loss ${fmt(x.run.initialLoss, 2)} -> ${fmt(x.run.tailLoss, 2)})`;
+}
+
+export async function runDepth(ctx: LabContext, size: DepthSize): Promise<ExperimentResult<'depth'>> {
+  const t0 = performance.now();
+  const runs: DepthData['runs'] = [];
+  for (const warmup of [false, true]) {
+    for (const placement of PLACEMENTS) {
+      for (const depth of size.depths) {
+        const label = `${placement}-norm L=${depth} ${warmup ? `warmup ${size.warmup}` : 'no warmup'}`;
+        const run = await trainRun(ctx, {
+          label,
+          // LayerNorm, as in the studies behind these claims (Xiong et al. 2020, "On Layer Normalization in the
+          // Transformer Architecture")
+          model: {
+            contextLength: size.contextLength,
+            dModel: size.dModel,
+            nLayers: depth,
+            nHeads: size.nHeads,
+            norm: { kind: 'layernorm', placement },
+          },
+          batchSize: size.batchSize,
+          steps: size.steps,
+          schedule: constantLr(size.lr, warmup ? size.warmup : 0, size.steps),
+          seed: ctx.seed,
+          finalEvalBatches: size.finalEvalBatches,
+          gradNormSteps: [0, size.steps - 1],
+        });
+        ctx.log(
+          `  ${label}: loss ${fmt(run.initialLoss, 3)} -> ${fmt(run.tailLoss, 3)}, val ${fmt(run.finalVal, 3)}` +
+            `${run.diverged ? `, DIVERGED (${run.divergedReason})` : ''} (${run.seconds.toFixed(1)} s)`,
+        );
+        runs.push({ placement, depth, warmup, run });
+      }
+    }
+  }
+  const deepest = Math.max(...size.depths);
+  const gradientTrend: DepthData['gradientTrend'] = [];
+  for (const placement of PLACEMENTS) {
+    const noWarm = runs.find((r) => r.placement === placement && r.depth === deepest && !r.warmup)!;
+    const warm = runs.find((r) => r.placement === placement && r.depth === deepest && r.warmup)!;
+    gradientTrend.push({ placement, depth: deepest, when: 'init', warmup: false, ...trend(noWarm.run, 0) });
+    for (const r of [noWarm, warm]) {
+      gradientTrend.push({
+        placement,
+        depth: deepest,
+        when: 'trained',
+        warmup: r.warmup,
+        ...trend(r.run, size.steps - 1),
+      });
+    }
+  }
+  const data: DepthData = {
+    depths: size.depths,
+    dModel: size.dModel,
+    nHeads: size.nHeads,
+    contextLength: size.contextLength,
+    batchSize: size.batchSize,
+    lr: size.lr,
+    warmupSteps: size.warmup,
+    steps: size.steps,
+    runs,
+    gradientTrend,
+  };
+  return {
+    title: 'Depth: pre-norm vs post-norm',
+    claim: `${CLAIM_UNSTABLE}; ${CLAIM_PRE}; ${CLAIM_GRAD}`,
+    verdicts: [unstableVerdict(data), preVerdict(data), gradVerdict(data)],
+    seconds: (performance.now() - t0) / 1000,
+    data,
+  };
+}
+
+function unstableVerdict(d: DepthData): Verdict {
+  const post = d.runs.filter((r) => r.placement === 'post' && !r.warmup);
+  const deep = post.filter((r) => r.depth >= 12);
+  const shallow = post.filter((r) => r.depth < 12);
+  if (deep.length === 0) {
+    return { claim: CLAIM_UNSTABLE, status: 'inconclusive', evidence: 'no depth of 12 or more was run' };
+  }
+  const preVal = (depth: number, warmup: boolean) =>
+    d.runs.find((r) => r.placement === 'pre' && r.depth === depth && r.warmup === warmup)?.run.finalVal ?? null;
+  const degraded = deep.filter((r) => {
+    const pre = preVal(r.depth, false);
+    return !r.run.diverged && r.run.finalVal !== null && pre !== null && r.run.finalVal > DEGRADED * pre;
+  });
+  const deepDiverged = deep.filter((r) => r.run.diverged);
+  const shallowDiverged = shallow.filter((r) => r.run.diverged);
+  let status: Status;
+  if (deepDiverged.length > 0) status = shallowDiverged.length === 0 ? 'agrees' : 'partly';
+  else status = degraded.length > 0 ? 'partly' : 'disagrees';
+  const warm = d.runs.filter((r) => r.placement === 'post' && r.warmup);
+  const evidence =
+    `post-norm, lr ${d.lr} constant, no warmup: ${post.map(describeRun).join('; ')}. ` +
+    `With ${d.warmupSteps} warmup steps: ${warm.map(describeRun).join('; ')}. ` +
+    `Final val loss post vs pre (no warmup): ${deep
+      .map((r) => `L=${r.depth} ${fmt(r.run.finalVal, 3)} vs ${fmt(preVal(r.depth, false), 3)}`)
+      .join(', ')}` +
+    (degraded.length > 0 && deepDiverged.length === 0
+      ? `; no divergence, but post-norm ends more than ${Math.round((DEGRADED - 1) * 100)}% worse than pre-norm at ${degraded.map((r) => `L=${r.depth}`).join(', ')}`
+      : '');
+  return { claim: CLAIM_UNSTABLE, status, evidence };
+}
+
+function preVerdict(d: DepthData): Verdict {
+  const pre = d.runs.filter((r) => r.placement === 'pre');
+  const bad = pre.filter((r) => r.run.diverged);
+  const status: Status = bad.length === 0 ? 'agrees' : bad.every((r) => !r.warmup) ? 'partly' : 'disagrees';
+  const line = (warmup: boolean) =>
+    pre
+      .filter((r) => r.warmup === warmup)
+      .map(describeRun)
+      .join('; ');
+  return {
+    claim: CLAIM_PRE,
+    status,
+    evidence: `pre-norm, no warmup: ${line(false)}. With warmup: ${line(true)}`,
+  };
+}
+
+function gradVerdict(d: DepthData): Verdict {
+  const get = (placement: 'pre' | 'post') =>
+    d.gradientTrend.find((g) => g.placement === placement && g.when === 'init')!;
+  const post = get('post');
+  const pre = get('pre');
+  const depth = post.depth;
+  if (post.firstOverLast === null || pre.firstOverLast === null || post.logSlope === null) {
+    return { claim: CLAIM_GRAD, status: 'inconclusive', evidence: 'a per-layer gradient norm at init was not finite' };
+  }
+  const perLayer = Math.exp(-post.logSlope);
+  // shrinking toward the input: block 0's gradient is at most half the last block's, and more so than in pre-norm
+  const postShrinks = post.firstOverLast <= 0.5;
+  const contrast = Math.abs(Math.log(post.firstOverLast)) > Math.abs(Math.log(pre.firstOverLast));
+  const status: Status = postShrinks && contrast ? 'agrees' : post.firstOverLast < 1 ? 'partly' : 'disagrees';
+  const trained = d.gradientTrend.filter((g) => g.when === 'trained');
+  return {
+    claim: CLAIM_GRAD,
+    status,
+    evidence:
+      `at init, ${depth} layers: block 0 / block ${depth - 1} gradient norm = ${fmt(post.firstOverLast, 3)} in post-norm ` +
+      `(x${fmt(perLayer, 3)} per layer going down, fitted) vs ${fmt(pre.firstOverLast, 3)} in pre-norm. After ` +
+      `${d.steps} steps: ${trained
+        .map((g) => `${g.placement}-norm${g.warmup ? ' with warmup' : ''} ${fmt(g.firstOverLast, 3)}`)
+        .join(', ')}`,
+  };
+}
+
+export function renderDepth(r: ExperimentResult<'depth'>): string {
+  const d = r.data;
+  const maxInitial = Math.max(...d.runs.map((x) => x.run.initialLoss ?? 0));
+  const cap = maxInitial * 1.25;
+  const lossChart = (placement: 'pre' | 'post', warmup: boolean) =>
+    lineChartSvg({
+      title: `${placement}-norm, ${warmup ? `warmup ${d.warmupSteps}` : 'no warmup'} (EMA; clipped at ${cap.toFixed(1)})`,
+      xLabel: 'step',
+      yLabel: 'training loss',
+      series: d.runs
+        .filter((x) => x.placement === placement && x.warmup === warmup)
+        .map((x) => ({
+          name: `L=${x.depth}${x.run.diverged ? ' (diverged)' : ''}`,
+          points: ema(x.run.losses, 0.1).flatMap((v, i) => (v === null ? [] : [[i + 1, Math.min(v, cap)] as const])),
+        })),
+      width: 560,
+      height: 320,
+    });
+  const deepest = Math.max(...d.depths);
+  const gradChart = (when: 'init' | 'trained') => {
+    const step = when === 'init' ? 0 : d.steps - 1;
+    const series = [];
+    for (const placement of PLACEMENTS) {
+      for (const warmup of when === 'init' ? [false] : [false, true]) {
+        const x = d.runs.find((q) => q.placement === placement && q.depth === deepest && q.warmup === warmup)!;
+        const rec = x.run.gradNorms.find((g) => g.step === step);
+        series.push({
+          name: `${placement}-norm${when === 'trained' && warmup ? ' +warmup' : ''}`,
+          points: (rec?.layers ?? []).flatMap((l) => (l.norm === null ? [] : [[l.layer, l.norm] as const])),
+        });
+      }
+    }
+    return lineChartSvg({
+      title: `per-block gradient norm, ${deepest} layers, ${when === 'init' ? 'at init (step 0)' : `step ${step}`}`,
+      xLabel: 'block (0 = nearest the input)',
+      yLabel: 'gradient L2 norm (log)',
+      series,
+      logY: true,
+      width: 560,
+      height: 320,
+    });
+  };
+  const svgs = [
+    lossChart('pre', false),
+    lossChart('post', false),
+    lossChart('pre', true),
+    lossChart('post', true),
+    gradChart('init'),
+    gradChart('trained'),
+  ];
+  const runTable = table(
+    [
+      'placement',
+      'warmup',
+      'layers',
+      'initial loss',
+      'final train loss',
+      'final val loss',
+      'diverged',
+      'non-finite steps',
+      'seconds',
+    ],
+    d.runs.map((x) => [
+      `${x.placement}-norm`,
+      x.warmup ? String(d.warmupSteps) : 'none',
+      String(x.depth),
+      fmt(x.run.initialLoss, 3),
+      fmt(x.run.tailLoss, 3),
+      fmt(x.run.finalVal, 3),
+      x.run.diverged ? `yes: ${x.run.divergedReason}` : 'no',
+      String(x.run.nonFiniteSteps),
+      fmt(x.run.seconds, 1),
+    ]),
+    'Every run: same seed, data and fixed learning rate; divergence = a NaN/Inf step or a final loss not below the initial one',
+  );
+  const gradRows: string[][] = [];
+  const pick = (placement: 'pre' | 'post', warmup: boolean, step: number) =>
+    d.runs
+      .find((q) => q.placement === placement && q.depth === deepest && q.warmup === warmup)!
+      .run.gradNorms.find((g) => g.step === step)?.layers ?? [];
+  const cols = [
+    pick('pre', false, 0),
+    pick('post', false, 0),
+    pick('pre', false, d.steps - 1),
+    pick('post', false, d.steps - 1),
+    pick('pre', true, d.steps - 1),
+    pick('post', true, d.steps - 1),
+  ];
+  for (let layer = 0; layer < deepest; layer++) {
+    gradRows.push([String(layer), ...cols.map((c) => fmt(c.find((l) => l.layer === layer)?.norm ?? null, 4))]);
+  }
+  const gradTable = table(
+    [
+      'block',
+      'pre, init',
+      'post, init',
+      'pre, trained',
+      'post, trained',
+      'pre +warmup, trained',
+      'post +warmup, trained',
+    ],
+    gradRows,
+    `Per-block gradient L2 norm (all parameters of the block, before clipping), ${deepest} layers`,
+  );
+  const note =
+    `<p class="note">${d.dModel} wide, ${d.nHeads} heads, context ${d.contextLength}, batch ${d.batchSize}, LayerNorm, ` +
+    `${d.steps} steps at a fixed lr ${d.lr} (AdamW, clip 1), with and without ${d.warmupSteps} linear warmup steps.</p>`;
+  return `${verdictList(r.verdicts)}\n${note}\n${charts(svgs)}\n${runTable}\n${gradTable}`;
+}
