@@ -1,3 +1,4 @@
 import { packageConfig } from '@tinyformer/vitest-config';
 
-export default packageConfig(import.meta.dirname);
+// global-setup builds the CLI that the child-process tests (signals, kills, exit codes) run
+export default packageConfig(import.meta.dirname, { globalSetup: ['test/global-setup.ts'] });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CheckpointError, ConfigError, SamplingError } from '@tinyformer/model';
+import { CheckpointError, ConfigError, resolveModelConfig, SamplingError } from '@tinyformer/model';
 import { TensorError } from '@tinyformer/tensor';
 import type { BackendPreference } from './backend.js';
 import { DataError } from './data/errors.js';
@@ -10,6 +10,7 @@ import { runEval } from './eval.js';
 import { PRESET_NAMES, PRESETS, type PresetName, type TrainSettings } from './presets.js';
 import { runPaths } from './run-folder.js';
 import { runSample } from './sample.js';
+import { SETTING_FLAGS } from './settings-diff.js';
 import { runTrain } from './train.js';
 
 const HELP: Record<string, string> = {
@@ -225,11 +226,15 @@ function choice<T extends string>(values: Values, name: string, allowed: readonl
   return raw as T;
 }
 
-function trainSettings(values: Values): { preset: PresetName; settings: TrainSettings } {
+/**
+ * The training settings: `base` (a preset's, or on --resume the checkpoint's) with the flags applied over it. The
+ * model part is validated here, so a bad model flag fails at once and the message names the flag.
+ */
+function trainSettings(values: Values, base?: TrainSettings): { preset: PresetName; settings: TrainSettings } {
   const preset = choice(values, 'preset', PRESET_NAMES, 'tiny');
-  const base = PRESETS[preset] as TrainSettings;
+  base ??= PRESETS[preset] as TrainSettings;
   const m = { ...base.model } as Record<string, unknown>;
-  const norm: Record<string, unknown> = {};
+  const norm: Record<string, unknown> = { ...(base.model.norm ?? {}) };
   if (values.context !== undefined) m.contextLength = num(values, 'context', 0, 'posint');
   if (values['d-model'] !== undefined) m.dModel = num(values, 'd-model', 0, 'posint');
   if (values.layers !== undefined) m.nLayers = num(values, 'layers', 0, 'posint');
@@ -241,7 +246,8 @@ function trainSettings(values: Values): { preset: PresetName; settings: TrainSet
   if (Object.keys(norm).length > 0) m.norm = norm;
   if (values.ffn !== undefined || values.hidden !== undefined) {
     m.ffn = {
-      kind: values.ffn ?? 'swiglu',
+      ...(base.model.ffn ?? {}),
+      kind: values.ffn ?? base.model.ffn?.kind ?? 'swiglu',
       ...(values.hidden !== undefined ? { hiddenDim: num(values, 'hidden', 0, 'posint') } : {}),
     };
   }
@@ -276,7 +282,70 @@ function trainSettings(values: Values): { preset: PresetName; settings: TrainSet
   for (const b of ['beta1', 'beta2'] as const) {
     if (!(s[b] >= 0 && s[b] < 1)) throw new CliError(`--${b} must be in [0, 1), got ${s[b]}`);
   }
+  try {
+    resolveModelConfig({ ...s.model, vocabSize: 1 });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const lines = e.issues.map((i) => {
+      const flag = SETTING_FLAGS[i.path];
+      return `  - ${i.path}${flag ? ` (${flag})` : ''}: ${i.message}`;
+    });
+    throw new CliError(
+      `invalid model settings (the --preset ${preset} model with the flags given):\n${lines.join('\n')}`,
+    );
+  }
   return { preset, settings: s };
+}
+
+/**
+ * `--temperature -1` would read as a flag "-1"; node's parseArgs then asks for `--temperature=-1`. A negative
+ * number after a flag that takes a value is the value, so join the two.
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    const next = args[i + 1];
+    const opt = (OPTIONS as Record<string, { type: string }>)[name];
+    if (opt?.type === 'string' && next !== undefined && /^-(\d|\.\d|Infinity)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** The allowed option nearest to a mistyped one (case and dashes ignored, then at most 2 edits), if any. */
+function closestOption(typed: string, allowed: readonly string[]): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
+  let best: string | undefined;
+  let bestDist = 3;
+  for (const name of allowed) {
+    const d = norm(name) === norm(typed) ? 0 : editDistance(name, typed);
+    if (d < bestDist) [best, bestDist] = [name, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function topP(values: Values): number {
+  const p = num(values, 'top-p', 1, 'number');
+  if (!(p > 0 && p <= 1)) throw new CliError(`--top-p must be in (0, 1] (1 = off), got ${values['top-p']}`);
+  return p;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -289,11 +358,22 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError(`unknown command ${JSON.stringify(command)}; commands: train, sample, eval`);
   let values: Values;
   try {
-    ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true, allowPositionals: false }) as {
+    ({ values } = parseArgs({
+      args: joinNegativeValues(rest),
+      options: OPTIONS,
+      strict: true,
+      allowPositionals: false,
+    }) as {
       values: Values;
     });
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\n(see charlm ${command} --help)`);
+    let message = (e as Error).message;
+    const unknown = /^Unknown option '--([^']+)'/.exec(message);
+    if (unknown) {
+      const near = closestOption(unknown[1]!, ALLOWED[command]!);
+      message = `Unknown option '--${unknown[1]}'${near ? ` (did you mean --${near}?)` : ''}`;
+    }
+    throw new CliError(`${message}\n(see charlm ${command} --help)`);
   }
   if (values.help) {
     console.log(HELP[command]);
@@ -308,8 +388,11 @@ export async function main(argv: string[]): Promise<number> {
   const backend = choice(values, 'backend', ['auto', 'cpu', 'gpu'] as BackendPreference[], 'auto');
   if (command === 'train') {
     const { preset, settings } = trainSettings(values);
+    // a run's exit code is its own (in-process callers may have left one behind)
+    process.exitCode = undefined;
     await runTrain({
       settings,
+      settingsFor: (checkpointSettings) => trainSettings(values, checkpointSettings).settings,
       data: values.data as string | undefined,
       out: (values.out as string | undefined) ?? defaultRunFolder(preset, Boolean(values.resume)),
       force: Boolean(values.force),
@@ -332,7 +415,7 @@ export async function main(argv: string[]): Promise<number> {
       tokens: num(values, 'tokens', 300, 'int'),
       temperature: num(values, 'temperature', 0.8, 'number'),
       topK: num(values, 'top-k', 0, 'int'),
-      topP: num(values, 'top-p', 1, 'posnum'),
+      topP: topP(values),
       seed: num(values, 'seed', 0, 'int'),
       backend,
       cache: !values['no-cache'],

@@ -35,7 +35,7 @@ export async function runEval(o: EvalOptions): Promise<{ valLoss: number; bitsPe
     }
     const dataset = new CharDataset(text, vocab);
     const T = model.config.contextLength;
-    dataset.validate(T);
+    dataset.validate(T, o.data ?? 'the default corpus');
     const valLoss = await meanLoss(model, dataset.val, o.batchSize, T, o.batches);
     const bpc = bitsPerChar(valLoss);
     o.log(

@@ -17,11 +17,11 @@ export function loadRun(checkpoint: string): {
   try {
     const { model, meta } = loadCheckpoint(file);
     if (!Array.isArray(meta.vocab))
-      throw new CliError(`${file} has no character vocabulary: it was not written by charlm`);
+      throw new CliError(`checkpoint ${file} has no character vocabulary: it was not written by charlm`);
     const vocab = CharVocab.fromJSON(meta.vocab);
     if (vocab.size !== model.config.vocabSize) {
       throw new CliError(
-        `${file}: its vocabulary has ${vocab.size} characters but the model expects ${model.config.vocabSize}`,
+        `checkpoint ${file}: its vocabulary has ${vocab.size} characters but the model expects ${model.config.vocabSize}`,
       );
     }
     return { model, vocab, meta, file };

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '@tinyformer/model';
 import { lineChartSvg } from './chart.js';
 import { CliError } from './errors.js';
+import { fakeFreeBytes } from './faults.js';
 
 /** The files of a run folder; `sample`, `eval` and `--resume` read `checkpoint`. */
 export function runPaths(dir: string) {
@@ -29,17 +30,22 @@ export function runPaths(dir: string) {
 
 export type RunPaths = ReturnType<typeof runPaths>;
 
+export interface PrepareRunFolderOptions {
+  /** statfs of the folder (tests inject a full disk); default node:fs statfsSync, or TINYFORMER_FAULT_FREE_BYTES */
+  statfs?: (dir: string) => { bavail: number; bsize: number };
+}
+
 /**
  * Creates the folder and proves it is writable and has room for the checkpoints before any training starts, so a
  * bad --out costs seconds, not an hour.
  */
-export function prepareRunFolder(dir: string, checkpointBytes: number): RunPaths {
+export function prepareRunFolder(dir: string, checkpointBytes: number, opts: PrepareRunFolderOptions = {}): RunPaths {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new CliError(`cannot create the run folder ${dir}: ${(e as Error).message}`);
   }
-  if (!statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
   try {
     accessSync(dir, constants.W_OK);
     writeFileAtomic(join(dir, '.write-test'), 'ok');
@@ -47,21 +53,31 @@ export function prepareRunFolder(dir: string, checkpointBytes: number): RunPaths
   } catch (e) {
     throw new CliError(`the run folder ${dir} is not writable: ${(e as Error).message}`);
   }
-  // latest + best + one temp copy during an atomic write, plus slack for metrics
-  const needed = 3 * checkpointBytes + 16 * 1024 * 1024;
-  try {
-    const fs = statfsSync(dir);
-    const free = fs.bavail * fs.bsize;
-    if (free < needed) {
-      throw new CliError(
-        `the run folder ${dir} has ${(free / 1e6).toFixed(1)} MB free but checkpoints need about ${(needed / 1e6).toFixed(1)} MB`,
-      );
-    }
-  } catch (e) {
-    if (e instanceof CliError) throw e;
-    // statfs unsupported here: the atomic writes still protect the last good checkpoint
+  const paths = runPaths(dir);
+  for (const f of [paths.checkpoint, paths.best]) {
+    if (existsSync(f) && !statSync(f).isFile()) throw new CliError(`${f} exists and is not a file: move it away`);
   }
-  return runPaths(dir);
+  // one temp copy during an atomic write, plus latest and best where they do not exist yet, plus slack for metrics
+  const missing = [paths.checkpoint, paths.best].filter((f) => !existsSync(f)).length;
+  const needed = (1 + missing) * checkpointBytes + 16 * 1024 * 1024;
+  const fake = fakeFreeBytes();
+  const statfs =
+    opts.statfs ?? (fake === undefined ? (d: string) => statfsSync(d) : () => ({ bavail: fake, bsize: 1 }));
+  let free: number;
+  try {
+    const fs = statfs(dir);
+    free = fs.bavail * fs.bsize;
+  } catch {
+    // statfs unsupported here: the atomic writes still protect the last good checkpoint
+    return paths;
+  }
+  if (free < needed) {
+    throw new CliError(
+      `the run folder ${dir} has ${(free / 1e6).toFixed(1)} MB free but the checkpoints need about ` +
+        `${(needed / 1e6).toFixed(1)} MB: free some space or pass --out on another disk`,
+    );
+  }
+  return paths;
 }
 
 export interface MetricsLine {

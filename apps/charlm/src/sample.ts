@@ -26,19 +26,26 @@ export async function runSample(o: SampleOptions): Promise<{ text: string; token
   setBackend(chosen.backend);
   try {
     const { model, vocab, file } = loadRun(o.checkpoint);
-    const prompt = o.prompt.length > 0 ? o.prompt : '\n';
+    // no prompt: start from a newline, or from the first character when the corpus had no newlines
+    const prompt = o.prompt.length > 0 ? o.prompt : vocab.has('\n') ? '\n' : vocab.charOf(0);
     const unknown = [...new Set([...prompt].filter((ch) => !vocab.has(ch)))];
     if (unknown.length > 0) {
       throw new CliError(
         `--prompt has characters that ${file} never saw in training: ${unknown.map((c) => `${JSON.stringify(c)} (U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')})`).join(', ')}`,
       );
     }
+    // like nanoGPT and Hugging Face, a top-k above the vocabulary size keeps every character
+    let topK = o.topK;
+    if (topK > vocab.size) {
+      o.log(`note: --top-k ${topK} is more than the ${vocab.size} characters of the vocabulary: keeping them all`);
+      topK = 0;
+    }
     o.write(o.prompt);
     const t0 = performance.now();
     const ids = await generate(model, Array.from(vocab.encode(prompt)), {
       maxTokens: o.tokens,
       temperature: o.temperature,
-      topK: o.topK,
+      topK,
       topP: o.topP,
       seed: o.seed,
       useCache: o.cache,

@@ -25,9 +25,11 @@ import { readTextFile } from './data/text-file.js';
 import { CharVocab } from './data/vocab.js';
 import { CliError } from './errors.js';
 import { bitsPerChar, meanLoss } from './evaluate.js';
+import { nanGradientFault } from './faults.js';
 import type { TrainSettings } from './presets.js';
 import { Progress } from './progress.js';
 import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
+import { recipeChanges } from './settings-diff.js';
 
 export interface TrainOptions {
   settings: TrainSettings;
@@ -47,6 +49,11 @@ export interface TrainOptions {
   force?: boolean;
   /** stop with a checkpoint after this many steps, as if interrupted (train a long run in chunks) */
   stopAt?: number;
+  /**
+   * On --resume: the settings the command line asks for, applied over the checkpoint's. A change to the recipe is
+   * refused; --iters and the eval/checkpoint cadence may change. Without it, only `settings.iters` is taken.
+   */
+  settingsFor?: (checkpointSettings: TrainSettings) => TrainSettings;
   log: (line: string) => void;
 }
 
@@ -111,6 +118,18 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     vocab = CharVocab.fromJSON(meta.vocab);
     // the recipe comes from the checkpoint; only the total number of iterations may be extended
     settings = { ...meta.settings, iters: o.settings.iters };
+    if (o.settingsFor) {
+      // flags given again on resume must agree with the checkpoint's recipe, or they would be silently ignored
+      const asked = o.settingsFor(meta.settings);
+      const changed = recipeChanges(meta.settings, asked);
+      if (changed.length > 0) {
+        throw new CliError(
+          `--resume continues the checkpoint's recipe, but the flags change it: ${changed.join(', ')}; ` +
+            'drop those flags, or start a new run in another --out folder',
+        );
+      }
+      settings = { ...asked };
+    }
     if (settings.iters < meta.step)
       throw new CliError(`--resume: --iters ${settings.iters} is below the checkpoint's step ${meta.step}`);
   } else {
@@ -118,7 +137,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   }
   const dataset = new CharDataset(text, vocab);
   const config: ModelConfig = resolveModelConfig({ ...settings.model, vocabSize: vocab.size }, 'model settings');
-  dataset.validate(config.contextLength);
+  dataset.validate(config.contextLength, source);
 
   const model = resumed ? resumed.model : new DecoderLM(config, { seed: o.seed });
   const ckptBytes = model.parameterCount() * 4 * 3 + 1_000_000;
@@ -172,20 +191,27 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     bestVal,
     data: { source, length: text.length, hash: textHash(text) },
   });
-  const save = async (file: string) =>
-    saveCheckpoint(file, model, { optimizer: trainer.optimizer, meta: meta(trainer.step) });
+  const save = async (file: string) => {
+    try {
+      await saveCheckpoint(file, model, { optimizer: trainer.optimizer, meta: meta(trainer.step) });
+    } catch (e) {
+      // a full disk, a folder gone read-only: the atomic write left the previous file as it was
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      throw new CliError(`cannot write ${file}: ${(e as Error).message}; the previous version of it is intact`);
+    }
+  };
+  const fault = nanGradientFault(model);
 
-  // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint; a second Ctrl-C exits at once
-  // (checkpoint writes are atomic, so the last good one survives either way).
+  // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint. The handler removes itself, so a second
+  // Ctrl-C gets the default action and ends the process at once, even in the middle of a step or a checkpoint write:
+  // writes are atomic (temp file + rename), so the last good checkpoint survives that too.
   let stopSignal: NodeJS.Signals | 'stop-at' | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stopSignal) {
-      process.stderr.write(`\n${sig} again: exiting now; the last checkpoint is intact\n`);
-      process.exit(130);
-    }
     stopSignal = sig;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     process.stderr.write(
-      `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once)\n`,
+      `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`,
     );
   };
   process.on('SIGINT', onSignal);
@@ -206,6 +232,9 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   };
   try {
     while (trainer.step < settings.iters) {
+      // let a pending Ctrl-C or SIGTERM run its handler: a CPU step never waits on I/O, so without this turn of the
+      // event loop the signal would only be seen after the last step
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const t0 = performance.now();
       const step = trainer.step + 1;
       const isEval = step % settings.evalEvery === 0 && step < settings.iters;
@@ -221,12 +250,17 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
           : {};
       let r: Awaited<ReturnType<Trainer['trainStep']>>;
       try {
+        fault?.(step);
         r = await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }), stepOpts);
       } catch (e) {
         if (e instanceof NonFiniteError) {
           progress.break();
+          // the Trainer counts steps from 0; the logs and metrics.jsonl from 1
+          const kept = existsSync(paths.checkpoint)
+            ? `The last good checkpoint (${paths.checkpoint}) is unchanged`
+            : 'No checkpoint had been written yet';
           throw new CliError(
-            `${e.message}. The last good checkpoint (${paths.checkpoint}) is unchanged; lower --lr or pass --on-nan skip`,
+            `${e.message.replace(/^step \d+:/, `step ${step}:`)}. ${kept}; lower --lr or pass --on-nan skip`,
           );
         }
         throw e;
@@ -236,7 +270,13 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
       const tps = tokensPerStep / dt;
       progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
       const line: Record<string, unknown> = { step, loss: r.loss, lr: r.lr, tokens_per_s: tps, grad_norm: r.gradNorm };
-      if (r.skipped) line.skipped = true;
+      if (r.skipped) {
+        line.skipped = true;
+        progress.break();
+        o.log(
+          `step ${step}: skipped (--on-nan skip): loss ${r.loss}, gradient norm ${r.gradNorm}; the weights are unchanged`,
+        );
+      }
       if (isEval) {
         const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
         line.val_loss = val;

@@ -39,9 +39,19 @@ export class CharDataset {
 
   /**
    * Check that training with windows of `contextLength` tokens can work: each split needs one window plus the
-   * target after it, and a corpus of one repeated character has nothing to learn.
+   * target after it, and a corpus of one repeated character has nothing to learn. `source` (the file, say) starts
+   * each message, so the user knows which input is at fault.
    */
-  validate(contextLength: number): void {
+  validate(contextLength: number, source?: string): void {
+    try {
+      this.validateSplits(contextLength);
+    } catch (e) {
+      if (source !== undefined && e instanceof DataError) throw new DataError(`${source}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private validateSplits(contextLength: number): void {
     checkPositiveInt('contextLength', contextLength);
     for (const name of ['train', 'val'] as const) {
       const length = this.split(name).length;
