@@ -151,29 +151,47 @@ function preVerdict(d: DepthData): Verdict {
 }
 
 function gradVerdict(d: DepthData): Verdict {
-  const get = (placement: 'pre' | 'post') =>
-    d.gradientTrend.find((g) => g.placement === placement && g.when === 'init')!;
-  const post = get('post');
-  const pre = get('pre');
-  const depth = post.depth;
-  if (post.firstOverLast === null || pre.firstOverLast === null || post.logSlope === null) {
-    return { claim: CLAIM_GRAD, status: 'inconclusive', evidence: 'a per-layer gradient norm at init was not finite' };
-  }
-  const perLayer = Math.exp(-post.logSlope);
+  type Trend = DepthData['gradientTrend'][number];
+  const find = (placement: 'pre' | 'post', when: 'init' | 'trained', warmup: boolean) =>
+    d.gradientTrend.find((g) => g.placement === placement && g.when === when && g.warmup === warmup)!;
+  const depth = Math.max(...d.depths);
+  const diverged = (placement: 'pre' | 'post', warmup: boolean) =>
+    d.runs.find((r) => r.placement === placement && r.depth === depth && r.warmup === warmup)!.run.diverged;
+  // after training: the runs without warmup (the same runs as at init), unless post-norm's diverged
+  const trainedWarmup = diverged('post', false);
+  const moments: { name: string; post: Trend; pre: Trend }[] = [
+    { name: 'at init', post: find('post', 'init', false), pre: find('pre', 'init', false) },
+    {
+      name: `after ${d.steps} steps${trainedWarmup ? ' (with warmup: post-norm without it diverged)' : ''}`,
+      post: find('post', 'trained', trainedWarmup),
+      pre: find('pre', 'trained', trainedWarmup),
+    },
+  ];
   // shrinking toward the input: block 0's gradient is at most half the last block's, and more so than in pre-norm
-  const postShrinks = post.firstOverLast <= 0.5;
-  const contrast = Math.abs(Math.log(post.firstOverLast)) > Math.abs(Math.log(pre.firstOverLast));
-  const status: Status = postShrinks && contrast ? 'agrees' : post.firstOverLast < 1 ? 'partly' : 'disagrees';
-  const trained = d.gradientTrend.filter((g) => g.when === 'trained');
+  const shrinks = (m: (typeof moments)[number]) =>
+    m.post.firstOverLast !== null &&
+    m.pre.firstOverLast !== null &&
+    m.post.firstOverLast <= 0.5 &&
+    Math.abs(Math.log(m.post.firstOverLast)) > Math.abs(Math.log(m.pre.firstOverLast));
+  const measured = moments.filter((m) => m.post.firstOverLast !== null && m.pre.firstOverLast !== null);
+  const held = moments.filter(shrinks).length;
+  const status: Status =
+    measured.length === 0 ? 'inconclusive' : held === moments.length ? 'agrees' : held > 0 ? 'partly' : 'disagrees';
+  const perLayer = (t: Trend) => (t.logSlope === null ? '—' : fmt(Math.exp(-t.logSlope), 3));
   return {
     claim: CLAIM_GRAD,
     status,
     evidence:
-      `at init, ${depth} layers: block 0 / block ${depth - 1} gradient norm = ${fmt(post.firstOverLast, 3)} in post-norm ` +
-      `(x${fmt(perLayer, 3)} per layer going down, fitted) vs ${fmt(pre.firstOverLast, 3)} in pre-norm. After ` +
-      `${d.steps} steps: ${trained
-        .map((g) => `${g.placement}-norm${g.warmup ? ' with warmup' : ''} ${fmt(g.firstOverLast, 3)}`)
-        .join(', ')}`,
+      `block 0 / block ${depth - 1} gradient norm, ${depth} layers: ` +
+      moments
+        .map(
+          (m) =>
+            `${m.name}: post-norm ${fmt(m.post.firstOverLast, 3)} (x${perLayer(m.post)} per block going down, fitted) ` +
+            `vs pre-norm ${fmt(m.pre.firstOverLast, 3)}`,
+        )
+        .join('; ') +
+      `. Agrees when post-norm's ratio is 0.5 or less and further from 1 than pre-norm's, both at init and after ` +
+      'training; partly when only one of the two',
   };
 }
 
