@@ -127,6 +127,9 @@ describe('config errors name the field path and the allowed values', () => {
     const e = configError({ ...base, norm: { kind: 'rmsnrom' } });
     expect(e.issues[0]!.path).toBe('norm.kind');
     for (const allowed of ['rmsnorm', 'layernorm', 'none']) expect(e.message).toContain(`"${allowed}"`);
+    expect(e.message).toBe(
+      'invalid model config:\n  - norm.kind: must be one of "rmsnorm" | "layernorm" | "none", got "rmsnrom"',
+    );
   });
 
   it('a misspelled placement lists the allowed placements', () => {
