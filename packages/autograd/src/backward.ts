@@ -42,10 +42,26 @@ function sweep(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions, on
     grads.set(root, grad ?? ones(root.shape, { backend: root.backend }));
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!;
-      const g = grads.get(node.output);
-      if (!g) continue;
-      grads.delete(node.output);
-      const inGrads = node.backward(g, node);
+      let inGrads: readonly (Tensor | null)[];
+      if (node.outputs && node.multiBackward) {
+        // one node for several outputs: a gradient (or null) per output, one backward call
+        let any = false;
+        const gs = node.outputs.map((o) => {
+          const g = grads.get(o) ?? null;
+          if (g) {
+            any = true;
+            grads.delete(o);
+          }
+          return g;
+        });
+        if (!any) continue;
+        inGrads = node.multiBackward(gs, node);
+      } else {
+        const g = grads.get(node.output);
+        if (!g) continue;
+        grads.delete(node.output);
+        inGrads = node.backward(g, node);
+      }
       node.inputs.forEach((inp, k) => {
         const gi = inGrads[k];
         if (!gi || !inp.requiresGrad) return;
@@ -76,8 +92,10 @@ function sweep(root: Tensor, grad: Tensor | undefined, opts: BackwardOptions, on
   });
   if (!opts.retainGraph) {
     for (const node of order) {
-      node.output.node = null;
-      released.add(node.output);
+      for (const o of node.outputs ?? [node.output]) {
+        o.node = null;
+        released.add(o);
+      }
     }
   }
 }

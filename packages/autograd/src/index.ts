@@ -1,5 +1,12 @@
 export { type BackwardOptions, backward, grad } from './backward.js';
-export { defineOp, type OpContext, type OpSpec } from './define-op.js';
+export {
+  defineMultiOp,
+  defineOp,
+  type MultiOpContext,
+  type MultiOpSpec,
+  type OpContext,
+  type OpSpec,
+} from './define-op.js';
 export {
   assertGradcheck,
   type GradcheckInput,
@@ -11,4 +18,13 @@ export { Embedding } from './nn/embedding.js';
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { Module } from './nn/module.js';
 export { isParameter, Parameter, zerosLikeParam } from './parameter.js';
-export { attachNode, type BackwardFn, type GraphNode, isGradEnabled, nodeOf, noGrad } from './tape.js';
+export {
+  attachMultiNode,
+  attachNode,
+  type BackwardFn,
+  type GraphNode,
+  isGradEnabled,
+  type MultiBackwardFn,
+  nodeOf,
+  noGrad,
+} from './tape.js';

@@ -8,10 +8,20 @@ export interface GraphNode {
   readonly output: Tensor;
   readonly attrs: Record<string, unknown>;
   readonly backward: BackwardFn;
+  /**
+   * Set on an op with several outputs (defineMultiOp): every output's `node` is this one node, `output` is the
+   * first of them, and backward runs once, through `multiBackward`, with one gradient per output (null where an
+   * output got none) instead of through `backward`.
+   */
+  readonly outputs?: readonly Tensor[];
+  readonly multiBackward?: MultiBackwardFn;
 }
 
 /** Returns one gradient per input (null for inputs that get none), each already shaped like its input. */
 export type BackwardFn = (grad: Tensor, node: GraphNode) => readonly (Tensor | null)[];
+
+/** The backward of a multi-output node: one gradient (or null) per output in, one per input out. */
+export type MultiBackwardFn = (grads: readonly (Tensor | null)[], node: GraphNode) => readonly (Tensor | null)[];
 
 /** Ops whose outputs carry no gradient (comparisons, derivative helpers). */
 const NON_DIFFERENTIABLE = new Set(['eq', 'gt', 'geluGrad', 'siluGrad', 'step']);
@@ -34,6 +44,31 @@ autogradHooks.record = (op, inputs, output, attrs) => {
   if (!rule) throw new TensorError(op, `op '${op}' has no backward rule, but one of its inputs requires grad`);
   attachNode(op, inputs, output, attrs, rule);
 };
+
+/** Records one node for an op with several outputs (see GraphNode.outputs). */
+export function attachMultiNode(
+  op: string,
+  inputs: readonly Tensor[],
+  outputs: readonly Tensor[],
+  attrs: Record<string, unknown>,
+  multiBackward: MultiBackwardFn,
+): void {
+  const node: GraphNode = {
+    op,
+    inputs,
+    output: outputs[0]!,
+    outputs,
+    attrs,
+    backward: () => {
+      throw new TensorError(op, 'a multi-output node runs through multiBackward');
+    },
+    multiBackward,
+  };
+  for (const o of outputs) {
+    o.requiresGrad = true;
+    o.node = node;
+  }
+}
 
 export function nodeOf(t: Tensor): GraphNode | null {
   return (t.node as GraphNode | null) ?? null;

@@ -4,13 +4,19 @@ import { unbroadcast } from './unbroadcast.js';
 
 type Tensor = t.Tensor;
 
-function binaryRule(f: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]): BackwardFn {
+type PartialGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
+
+/**
+ * One function per input, each called only when that input requires grad: a constant operand (a scale, a mask, a
+ * RoPE table, a number) costs no gradient kernel and no unbroadcast reduction.
+ */
+function binaryRule(fa: PartialGrad, fb: PartialGrad): BackwardFn {
   return (g, node) => {
     const [a, b] = node.inputs as [Tensor, Tensor];
-    const [ga, gb] = f(g, a, b, node.output);
+    const y = node.output;
     return [
-      ga && a.requiresGrad ? unbroadcast(ga, a.shape) : null,
-      gb && b.requiresGrad ? unbroadcast(gb, b.shape) : null,
+      a.requiresGrad ? unbroadcast(fa(g, a, b, y), a.shape) : null,
+      b.requiresGrad ? unbroadcast(fb(g, a, b, y), b.shape) : null,
     ];
   };
 }
@@ -21,22 +27,35 @@ function unaryRule(f: (g: Tensor, x: Tensor, y: Tensor) => Tensor): BackwardFn {
 
 /** maximum/minimum: the winner takes the gradient; ties split it evenly (PyTorch does the same). */
 function pickRule(isMax: boolean): BackwardFn {
-  return binaryRule((g, a, b) => {
-    const win = isMax ? t.gt(a, b) : t.gt(b, a);
-    const share = t.add(win, t.mul(t.eq(a, b), 0.5));
-    return [t.mul(g, share), t.mul(g, t.sub(1, share))];
-  });
+  // the share of a: 1 where a wins, 0.5 on ties, 0 where b wins
+  const share = (a: Tensor, b: Tensor) => t.add(isMax ? t.gt(a, b) : t.gt(b, a), t.mul(t.eq(a, b), 0.5));
+  return binaryRule(
+    (g, a, b) => t.mul(g, share(a, b)),
+    (g, a, b) => t.mul(g, t.sub(1, share(a, b))),
+  );
 }
 
 export const ELEMENTWISE_RULES: Record<string, BackwardFn> = {
-  add: binaryRule((g) => [g, g]),
-  sub: binaryRule((g) => [g, t.neg(g)]),
-  mul: binaryRule((g, a, b) => [t.mul(g, b), t.mul(g, a)]),
-  div: binaryRule((g, a, b) => [t.div(g, b), t.neg(t.div(t.mul(g, a), t.square(b)))]),
-  pow: binaryRule((g, a, b, y) => [
-    t.mul(g, t.mul(b, t.pow(a, t.sub(b, 1)))),
-    b.requiresGrad ? t.mul(g, t.mul(y, t.log(a))) : null,
-  ]),
+  add: binaryRule(
+    (g) => g,
+    (g) => g,
+  ),
+  sub: binaryRule(
+    (g) => g,
+    (g) => t.neg(g),
+  ),
+  mul: binaryRule(
+    (g, _a, b) => t.mul(g, b),
+    (g, a) => t.mul(g, a),
+  ),
+  div: binaryRule(
+    (g, _a, b) => t.div(g, b),
+    (g, a, b) => t.neg(t.div(t.mul(g, a), t.square(b))),
+  ),
+  pow: binaryRule(
+    (g, a, b) => t.mul(g, t.mul(b, t.pow(a, t.sub(b, 1)))),
+    (g, a, _b, y) => t.mul(g, t.mul(y, t.log(a))),
+  ),
   maximum: pickRule(true),
   minimum: pickRule(false),
   neg: unaryRule((g) => t.neg(g)),
