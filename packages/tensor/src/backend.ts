@@ -86,7 +86,39 @@ export interface NormForwardParams {
   eps: number;
 }
 
-/** Optional fused kernels. The ops layer uses them when present and the composite of primitives otherwise. */
+/**
+ * Attention's head layout. The packed side is [batch, seq, parts * heads * headDim] (a fused QKV projection has
+ * parts = 3: all of q, then all of k, then all of v in each row); the split side is `parts` tensors
+ * [batch, heads, seq, headDim].
+ */
+export interface HeadsParams {
+  batch: number;
+  seq: number;
+  heads: number;
+  headDim: number;
+  parts: number;
+}
+
+/**
+ * Rotary position embedding on x [rows, seq, headDim] (rows = batch * heads), "rotate half" layout: the pair
+ * (x[i], x[i + headDim/2]) at position startPos + t is rotated by the angle (startPos + t) * base^(-2i/headDim).
+ */
+export interface RopeParams {
+  rows: number;
+  seq: number;
+  headDim: number;
+  startPos: number;
+  base: number;
+  /** rotate by minus the angle: RoPE's backward, since the Jacobian of a rotation is its inverse */
+  inverse: boolean;
+  /** multiplies the result (attention folds 1/sqrt(headDim) into the queries' rotation); default 1 */
+  scale?: number;
+}
+
+/**
+ * Optional fused kernels. The ops layer uses them when present and the composite of primitives otherwise.
+ * Members marked `?` were added after v1 and may be absent even from a backend that provides the rest.
+ */
 export interface FusedKernels {
   softmax(x: Storage, p: SoftmaxParams): Storage;
   /** dx from the softmax output y and upstream dy (log: y is the log-softmax output) */
@@ -122,6 +154,12 @@ export interface FusedKernels {
     dim: number,
     withBias: boolean,
   ): { dx: Storage; dg: Storage | null; db: Storage | null };
+  /** packed [B, T, parts*H*hd] -> `parts` storages [B, H, T, hd] (attention's QKV split; also mergeHeads' adjoint) */
+  splitHeads?(x: Storage, p: HeadsParams): Storage[];
+  /** `parts` storages [B, H, T, hd] -> packed [B, T, parts*H*hd] (splitHeads' inverse and adjoint) */
+  mergeHeads?(xs: readonly Storage[], p: HeadsParams): Storage;
+  /** RoPE (see RopeParams); with `inverse` it is its own backward */
+  rope?(x: Storage, p: RopeParams): Storage;
 }
 
 export interface AdamWParams {
@@ -161,7 +199,14 @@ export interface Backend {
   fill(size: number, value: number): Storage;
   unary(op: UnaryOp, x: Storage, size: number): Storage;
   /** elementwise with NumPy broadcasting; `outShape` is the broadcast shape, both inputs are right-aligned to it */
-  binary(op: BinaryOp, a: Storage, aShape: readonly number[], b: Storage, bShape: readonly number[], outShape: readonly number[]): Storage;
+  binary(
+    op: BinaryOp,
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+  ): Storage;
   /** reduces the middle axis of a tensor viewed as [outer, len, inner] -> [outer, inner] */
   reduce(op: ReduceOp, x: Storage, outer: number, len: number, inner: number): Storage;
   matmul(a: Storage, b: Storage, p: MatmulParams): Storage;

@@ -4,9 +4,11 @@ import type {
   BackendMemory,
   BinaryOp,
   FusedKernels,
+  HeadsParams,
   MatmulParams,
   NormForwardParams,
   ReduceOp,
+  RopeParams,
   SoftmaxParams,
   Storage,
   UnaryOp,
@@ -15,9 +17,12 @@ import { TensorError } from '../errors.js';
 import { sizeOf } from '../shape.js';
 import type { GemmProvider } from './gemm.js';
 import { adamwKernel } from './kernels/adamw.js';
+import { mergeHeadsKernel, ropeKernel, splitHeadsKernel } from './kernels/attention.js';
 import { crossEntropyBackwardKernel, crossEntropyKernel } from './kernels/cross-entropy.js';
 import { binaryKernel, unaryKernel } from './kernels/elementwise.js';
+import type { FloatArray } from './kernels/float-array.js';
 import { gatherKernel, scatterAddKernel } from './kernels/gather.js';
+import { gemmReference } from './kernels/gemm-reference.js';
 import { boxCopy, concatKernel, permuteKernel } from './kernels/movement.js';
 import {
   layernormBackwardKernel,
@@ -25,11 +30,21 @@ import {
   rmsnormBackwardKernel,
   rmsnormForwardKernel,
 } from './kernels/norm.js';
-import type { FloatArray } from './kernels/float-array.js';
-import { gemmReference } from './kernels/gemm-reference.js';
 import { reduceKernel } from './kernels/reduce.js';
 import { softmaxBackwardKernel, softmaxKernel } from './kernels/softmax.js';
+import { createWasmElementwise, type WasmElementwiseProvider } from './wasm/wasm-elementwise.js';
 import { defaultGemmProvider } from './wasm/wasm-gemm.js';
+
+/** below this many elements the TS loop beats the call into wasm */
+const SIMD_MIN = 64;
+
+let sharedElementwise: WasmElementwiseProvider | null | undefined;
+
+/** one elementwise provider per process (its calls are synchronous and it keeps no state between them) */
+function defaultElementwise(): WasmElementwiseProvider | null {
+  if (sharedElementwise === undefined) sharedElementwise = createWasmElementwise();
+  return sharedElementwise;
+}
 
 /** CPU storage: one Float32Array of exactly the tensor's size. */
 export class CpuStorage {
@@ -39,10 +54,22 @@ export class CpuStorage {
 export interface CpuBackendOptions {
   /** provide the fused kernels (default true); false gives the composite-only backend tests compare against */
   fused?: boolean;
+  /** fused kernels to leave out (the ops then take their composite path), e.g. to measure what one kernel buys */
+  disableFused?: readonly (keyof FusedKernels)[];
   /** matmul implementation (default: WASM SIMD where available, else the plain-TS reference kernel) */
   gemm?: GemmProvider;
+  /**
+   * WASM SIMD kernels for exp, sigmoid, SiLU, GELU and their derivatives (default true where WASM SIMD exists);
+   * false keeps every elementwise op on the plain-TS kernels (Math.exp per element).
+   */
+  simdElementwise?: boolean;
   /** reuse freed buffers of the same size (default true) */
   pool?: boolean;
+  /**
+   * Most bytes the free lists hold (default 512 MiB). A training step frees the same sizes it allocates, so the
+   * lists stay at the step's peak; the cap only bounds workloads whose sizes keep changing.
+   */
+  poolBytes?: number;
   /**
    * 'float64' stores and computes everything in double precision: slow, for gradcheck's finite differences.
    * Default 'float32'.
@@ -60,17 +87,25 @@ export class CpuBackend implements Backend {
   readonly synchronous = true;
   readonly fused: Partial<FusedKernels>;
   gemmProvider: GemmProvider;
+  /** the SIMD elementwise kernels in use, or null (plain TS) */
+  readonly elementwise: WasmElementwiseProvider | null;
   readonly precision: 'float32' | 'float64';
   private free = new Map<number, FloatArray[]>();
+  private freeBytes = 0;
   private live = 0;
   private liveBytes = 0;
   private readonly pooling: boolean;
+  private readonly poolBytes: number;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.gemmProvider = opts.gemm ?? defaultGemmProvider();
     this.pooling = opts.pool ?? true;
+    this.poolBytes = opts.poolBytes ?? 512 * 2 ** 20;
+    this.elementwise = opts.simdElementwise === false ? null : defaultElementwise();
     this.precision = opts.precision ?? 'float32';
-    this.fused = opts.fused === false ? {} : this.makeFused();
+    const fused: Partial<FusedKernels> = opts.fused === false ? {} : this.makeFused();
+    for (const k of opts.disableFused ?? []) delete fused[k];
+    this.fused = fused;
     this.name = `cpu${opts.fused === false ? '(composite)' : ''}${this.precision === 'float64' ? '(float64)' : ''}`;
   }
 
@@ -79,9 +114,11 @@ export class CpuBackend implements Backend {
   private alloc(size: number, zero = false): CpuStorage {
     let data: FloatArray | undefined;
     if (this.pooling) {
-      const list = this.free.get(size);
-      data = list?.pop();
-      if (data && zero) data.fill(0);
+      data = this.free.get(size)?.pop();
+      if (data) {
+        this.freeBytes -= data.byteLength;
+        if (zero) data.fill(0);
+      }
     }
     data ??= this.precision === 'float64' ? new Float64Array(size) : new Float32Array(size);
     this.live++;
@@ -90,7 +127,8 @@ export class CpuBackend implements Backend {
   }
 
   private d(s: Storage): FloatArray {
-    if (!(s instanceof CpuStorage)) throw new TensorError('cpu', 'storage from another backend was passed to the CPU backend');
+    if (!(s instanceof CpuStorage))
+      throw new TensorError('cpu', 'storage from another backend was passed to the CPU backend');
     return s.data;
   }
 
@@ -118,13 +156,16 @@ export class CpuBackend implements Backend {
     const data = this.d(s);
     this.live--;
     this.liveBytes -= data.byteLength;
-    if (!this.pooling) return;
+    // no count cap per size: a step that holds 150 buffers of one size at its peak must get all of them back, or
+    // every step allocates (and page-faults) fresh memory for the difference
+    if (!this.pooling || this.freeBytes + data.byteLength > this.poolBytes) return;
     let list = this.free.get(data.length);
     if (!list) {
       list = [];
       this.free.set(data.length, list);
     }
-    if (list.length < 64) list.push(data);
+    list.push(data);
+    this.freeBytes += data.byteLength;
   }
 
   memory(): BackendMemory {
@@ -134,6 +175,7 @@ export class CpuBackend implements Backend {
   /** Drops the free lists (buffers become garbage). */
   releaseFreeBuffers(): void {
     this.free.clear();
+    this.freeBytes = 0;
   }
 
   // ---- primitives -----------------------------------------------------------------------------------------------
@@ -146,11 +188,24 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: Storage, size: number): Storage {
     const out = this.alloc(size);
-    unaryKernel(op, this.d(x), out.data, size);
+    const xd = this.d(x);
+    const ew = this.elementwise;
+    if (ew && size >= SIMD_MIN && xd instanceof Float32Array && out.data instanceof Float32Array && ew.supports(op)) {
+      ew.unary(op, xd, out.data, size);
+    } else {
+      unaryKernel(op, xd, out.data, size);
+    }
     return out;
   }
 
-  binary(op: BinaryOp, a: Storage, aShape: readonly number[], b: Storage, bShape: readonly number[], outShape: readonly number[]): Storage {
+  binary(
+    op: BinaryOp,
+    a: Storage,
+    aShape: readonly number[],
+    b: Storage,
+    bShape: readonly number[],
+    outShape: readonly number[],
+  ): Storage {
     const out = this.alloc(sizeOf(outShape));
     binaryKernel(op, this.d(a), aShape, this.d(b), bShape, outShape, out.data);
     return out;
@@ -174,7 +229,8 @@ export class CpuBackend implements Backend {
         return out;
       }
       const gemm = this.gemmProvider.gemm;
-      for (let i = 0; i < batch; i++) gemm(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
+      for (let i = 0; i < batch; i++)
+        gemm(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
     } else {
       for (let i = 0; i < batch; i++) {
         gemmReference(A, i * aBatchStride, B, i * bBatchStride, C, i * M * N, M, K, N, transA, transB);
@@ -277,7 +333,16 @@ export class CpuBackend implements Backend {
       rmsnormBackward: (dy: Storage, x: Storage, g: Storage | null, rstd: Storage, rows: number, dim: number) => {
         const dx = this.alloc(rows * dim);
         const dg = g ? this.alloc(dim) : null;
-        rmsnormBackwardKernel(this.d(dy), this.d(x), g ? this.d(g) : null, this.d(rstd), dx.data, dg?.data ?? null, rows, dim);
+        rmsnormBackwardKernel(
+          this.d(dy),
+          this.d(x),
+          g ? this.d(g) : null,
+          this.d(rstd),
+          dx.data,
+          dg?.data ?? null,
+          rows,
+          dim,
+        );
         return { dx, dg };
       },
       layernormForward: (x: Storage, g: Storage | null, b: Storage | null, p: NormForwardParams) => {
@@ -323,6 +388,30 @@ export class CpuBackend implements Backend {
           dim,
         );
         return { dx, dg, db };
+      },
+      splitHeads: (x: Storage, p: HeadsParams) => {
+        const size = p.batch * p.seq * p.heads * p.headDim;
+        const outs = Array.from({ length: p.parts }, () => this.alloc(size));
+        splitHeadsKernel(
+          this.d(x),
+          outs.map((o) => o.data),
+          p,
+        );
+        return outs;
+      },
+      mergeHeads: (xs: readonly Storage[], p: HeadsParams) => {
+        const out = this.alloc(p.batch * p.seq * p.parts * p.heads * p.headDim);
+        mergeHeadsKernel(
+          xs.map((x) => this.d(x)),
+          out.data,
+          p,
+        );
+        return out;
+      },
+      rope: (x: Storage, p: RopeParams) => {
+        const out = this.alloc(p.rows * p.seq * p.headDim);
+        ropeKernel(this.d(x), out.data, p);
+        return out;
       },
     };
   }

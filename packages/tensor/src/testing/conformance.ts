@@ -13,7 +13,9 @@ import {
   type Backend,
   type BackendMemory,
   type BinaryOp,
+  type HeadsParams,
   type MatmulParams,
+  type RopeParams,
   type SoftmaxParams,
   type Storage,
   UNARY_OPS,
@@ -32,15 +34,18 @@ import {
   crossEntropyRef,
   gatherRef,
   matmulRef,
+  mergeHeadsRef,
   normBackwardRef,
   normForwardRef,
   padRef,
   permuteRef,
   reduceRef,
+  ropeRef,
   scatterAddRef,
   sliceRef,
   softmaxBackwardRef,
   softmaxRef,
+  splitHeadsRef,
   unaryRef,
 } from './reference.js';
 
@@ -895,6 +900,95 @@ export function describeBackendConformance(
               return 4 * tol * F32_EPS * (vocab + 2 * Math.max(...row.map(Math.abs))) * Math.abs(dLoss[r]!);
             });
             expectClose(got, ref, bound, `crossEntropyBackward rows ${rows} vocab ${vocab}`);
+          }
+        }),
+      );
+
+      const HEADS_CASES: HeadsParams[] = [
+        { batch: 1, seq: 1, heads: 1, headDim: 1, parts: 1 },
+        { batch: 2, seq: 3, heads: 2, headDim: 4, parts: 3 },
+        { batch: 3, seq: 5, heads: 4, headDim: 2, parts: 1 },
+        { batch: 2, seq: 7, heads: 3, headDim: 6, parts: 2 },
+        { batch: 1, seq: 64, heads: 4, headDim: 32, parts: 3 },
+      ];
+      const headsLabel = (p: HeadsParams) => `B ${p.batch} T ${p.seq} H ${p.heads} hd ${p.headDim} parts ${p.parts}`;
+
+      it(
+        'splitHeads: packed [B, T, P*H*hd] -> P x [B, H, T, hd], exact',
+        run(820, async (h, rng, b, ctx) => {
+          const k = b.fused.splitHeads;
+          if (!k) return ctx.skip('no fused splitHeads');
+          for (const p of HEADS_CASES) {
+            const n = p.batch * p.seq * p.heads * p.headDim;
+            const x = randomNormals(rng, n * p.parts);
+            h.dirty(n);
+            const outs = k(h.up(x), p);
+            expect(outs.length).toBe(p.parts);
+            const ref = splitHeadsRef(x, p);
+            for (let q = 0; q < p.parts; q++) {
+              expectClose(await h.get(h.own(outs[q]!), n), ref[q]!, 0, `splitHeads ${headsLabel(p)} part ${q}`);
+            }
+          }
+        }),
+      );
+
+      it(
+        'mergeHeads: P x [B, H, T, hd] -> packed, exact; it inverts splitHeads',
+        run(821, async (h, rng, b, ctx) => {
+          const k = b.fused.mergeHeads;
+          if (!k) return ctx.skip('no fused mergeHeads');
+          for (const p of HEADS_CASES) {
+            const n = p.batch * p.seq * p.heads * p.headDim;
+            const xs = Array.from({ length: p.parts }, () => randomNormals(rng, n));
+            h.dirty(n * p.parts);
+            const got = await h.get(
+              h.own(
+                k(
+                  xs.map((x) => h.up(x)),
+                  p,
+                ),
+              ),
+              n * p.parts,
+            );
+            expectClose(got, mergeHeadsRef(xs, p), 0, `mergeHeads ${headsLabel(p)}`);
+            const split = b.fused.splitHeads;
+            if (split) {
+              const packed = randomNormals(rng, n * p.parts);
+              const parts = split(h.up(packed), p).map((s) => h.own(s));
+              const back = await h.get(h.own(k(parts, p)), n * p.parts);
+              expectClose(back, packed, 0, `mergeHeads(splitHeads(x)) ${headsLabel(p)}`);
+            }
+          }
+        }),
+      );
+
+      it(
+        'rope: rotate-half pairs by (startPos + t) * base^(-2i/hd), inverse, scale',
+        run(822, async (h, rng, b, ctx) => {
+          const k = b.fused.rope;
+          if (!k) return ctx.skip('no fused rope');
+          const cases: RopeParams[] = [
+            { rows: 1, seq: 1, headDim: 2, startPos: 0, base: 10000, inverse: false },
+            { rows: 3, seq: 5, headDim: 8, startPos: 0, base: 10000, inverse: false },
+            { rows: 2, seq: 4, headDim: 6, startPos: 7, base: 50, inverse: false },
+            { rows: 2, seq: 4, headDim: 6, startPos: 7, base: 50, inverse: true },
+            { rows: 4, seq: 64, headDim: 32, startPos: 0, base: 10000, inverse: false, scale: 1 / Math.sqrt(32) },
+            { rows: 4, seq: 3, headDim: 32, startPos: 300, base: 10000, inverse: true, scale: 0.25 },
+          ];
+          for (const p of cases) {
+            const n = p.rows * p.seq * p.headDim;
+            const x = randomNormals(rng, n);
+            const got = await h.get(h.own(k(h.up(x), p)), n);
+            const ref = ropeRef(x, p);
+            // cos/sin of angles up to ~300 rad: their own rounding, two products and a sum
+            const bound = scaledBound(ref.mag, 8 * tol, 0);
+            const label = `rope rows ${p.rows} T ${p.seq} hd ${p.headDim} start ${p.startPos} base ${p.base} inverse ${p.inverse} scale ${p.scale ?? 1}`;
+            expectClose(got, ref.values, bound, label);
+            if (!p.inverse && (p.scale ?? 1) === 1) {
+              // the inverse rotation undoes it
+              const back = await h.get(h.own(k(h.up(got), { ...p, inverse: true })), n);
+              expectClose(back, x, scaledBound(ref.mag, 16 * tol, 0), `${label}: inverse(rope(x)) = x`);
+            }
           }
         }),
       );

@@ -4,7 +4,16 @@
  * backend, the CPU backend included. Each returns the values and, where the op reduces, `mag`: the same
  * computation over absolute values (e.g. sum |a||b| for matmul), which scales the error bound.
  */
-import type { AdamWParams, BinaryOp, MatmulParams, ReduceOp, SoftmaxParams, UnaryOp } from '../backend.js';
+import type {
+  AdamWParams,
+  BinaryOp,
+  HeadsParams,
+  MatmulParams,
+  ReduceOp,
+  RopeParams,
+  SoftmaxParams,
+  UnaryOp,
+} from '../backend.js';
 import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
 
 type Values = ArrayLike<number>;
@@ -470,4 +479,56 @@ export function adamwRef(
     out.param[i] = param[i]! - h.lr * (upd + h.weightDecay * param[i]!);
   }
   return out;
+}
+
+/** splitHeads by its definition: out[q][b, h, t, d] = x[b, t, (q * H + h) * hd + d] */
+export function splitHeadsRef(x: Values, p: HeadsParams): Float64Array[] {
+  const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
+  const outs = Array.from({ length: P }, () => new Float64Array(B * H * T * hd));
+  for (let q = 0; q < P; q++)
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < T; t++)
+          for (let d = 0; d < hd; d++) {
+            outs[q]![((b * H + h) * T + t) * hd + d] = x[(b * T + t) * P * H * hd + (q * H + h) * hd + d]!;
+          }
+  return outs;
+}
+
+/** mergeHeads by its definition: the inverse index map of splitHeadsRef */
+export function mergeHeadsRef(xs: readonly Values[], p: HeadsParams): Float64Array {
+  const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
+  const out = new Float64Array(B * T * P * H * hd);
+  for (let q = 0; q < P; q++)
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let t = 0; t < T; t++)
+          for (let d = 0; d < hd; d++) {
+            out[(b * T + t) * P * H * hd + (q * H + h) * hd + d] = xs[q]![((b * H + h) * T + t) * hd + d]!;
+          }
+  return out;
+}
+
+/**
+ * RoPE by its definition: each pair (i, i + hd/2) at position startPos + t is rotated by the angle
+ * +-(startPos + t) * base^(-2i/hd), times scale; `mag` is |x1| + |x2| times scale (the error scale).
+ */
+export function ropeRef(x: Values, p: RopeParams): { values: Float64Array; mag: Float64Array } {
+  const { rows, seq: T, headDim: hd, startPos, base, inverse } = p;
+  const scale = p.scale ?? 1;
+  const half = hd / 2;
+  const values = new Float64Array(rows * T * hd);
+  const mag = new Float64Array(rows * T * hd);
+  for (let r = 0; r < rows; r++)
+    for (let t = 0; t < T; t++)
+      for (let i = 0; i < half; i++) {
+        const angle = (inverse ? -1 : 1) * (startPos + t) * base ** ((-2 * i) / hd);
+        const at = (r * T + t) * hd + i;
+        const x1 = x[at]!;
+        const x2 = x[at + half]!;
+        values[at] = scale * (x1 * Math.cos(angle) - x2 * Math.sin(angle));
+        values[at + half] = scale * (x1 * Math.sin(angle) + x2 * Math.cos(angle));
+        mag[at] = mag[at + half] = Math.abs(scale) * (Math.abs(x1) + Math.abs(x2));
+      }
+  return { values, mag };
 }

@@ -16,13 +16,13 @@ interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-interface WasmApi {
+export interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { readonly exports: object };
   Memory: new (desc: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
 }
-const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+export const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 interface GemmExports {
   heapBase(): number;
@@ -85,7 +85,7 @@ function gemmModule(api: WasmApi, shared: boolean): object {
   return (compiled.plain ??= new api.Module(decodeBase64(GEMM_SIMD_WASM)));
 }
 
-function decodeBase64(s: string): Uint8Array {
+export function decodeBase64(s: string): Uint8Array {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

@@ -1,0 +1,132 @@
+// Emits the AssemblyScript source of the SIMD elementwise kernels (docs/cpu-simd.md §5): exp and the activations
+// built on it (GELU, SiLU, sigmoid and the derivatives their backward rules use), 4 lanes at a time.
+//
+// exp: Cody-Waite range reduction x = n ln2 + r (|r| <= ln2/2), Cephes' expf polynomial (about 1 ulp), n by the
+// 1.5 * 2^23 magic-add rounding, and 2^n applied as two factors 2^(n>>1) * 2^(n - (n>>1)) so that the whole clamped
+// range [-104, 89] (overflow to +Inf, gradual underflow to 0) needs no special case. The clamps use pmin/pmax (a
+// plain compare-select; min/max carry NaN rules that cost about 8 instructions each); a NaN flows through as NaN.
+//
+// Vector constants: TurboFan re-materialises every v128.const inside the loop (several instructions each, and exp
+// has 15), so the kernels read their constants from a table in memory into locals before the loop, where Binaryen
+// cannot fold them back into constants. That halves the time per element.
+
+/** the op codes shared with src/cpu/wasm/wasm-elementwise.ts, by index */
+export const ELEMENTWISE_OPS = ['exp', 'sigmoid', 'silu', 'siluGrad', 'gelu', 'geluGrad'];
+
+/** name -> value of every splatted constant the kernels use */
+const CONSTS = {
+  one: 1,
+  hi: 89,
+  lo: -104,
+  log2e: Math.LOG2E,
+  magic: 12582912, // 1.5 * 2^23
+  ln2hi: 0.693359375,
+  ln2lo: -2.1219444e-4,
+  p0: 1.98756915e-4,
+  p1: 1.3981999507e-3,
+  p2: 8.3334519073e-3,
+  p3: 4.1665795894e-2,
+  p4: 1.6666665459e-1,
+  p5: 5.0000001201e-1,
+  // GELU: -2u = x (g0 + g1 x^2), u = sqrt(2/pi) (x + 0.044715 x^3); du2 = 2 du/dx = d0 + d1 x^2
+  g0: -1.5957691216057308,
+  g1: -0.07135481627159945,
+  d0: 1.5957691216057308,
+  d1: 0.21406444881479836,
+  gclamp: 20,
+  gclampNeg: -20,
+};
+const NAMES = Object.keys(CONSTS);
+
+// Each kernel maps the v128 expression `x` to statements that end by assigning `y`; `k.<name>` are the constant
+// locals. Statement lists are inlined into the loop body of their case, with a unique suffix for temporaries.
+const exp = (x, s) => [
+  `const xc${s} = f32x4.pmax(f32x4.pmin(${x}, k_hi), k_lo);`,
+  `const t${s} = f32x4.add(f32x4.mul(xc${s}, k_log2e), k_magic);`,
+  `const nf${s} = f32x4.sub(t${s}, k_magic);`,
+  `const ni${s} = i32x4.sub(t${s}, k_magic);`,
+  `let r${s} = f32x4.sub(xc${s}, f32x4.mul(nf${s}, k_ln2hi));`,
+  `r${s} = f32x4.sub(r${s}, f32x4.mul(nf${s}, k_ln2lo));`,
+  `let p${s} = f32x4.add(f32x4.mul(k_p0, r${s}), k_p1);`,
+  `p${s} = f32x4.add(f32x4.mul(p${s}, r${s}), k_p2);`,
+  `p${s} = f32x4.add(f32x4.mul(p${s}, r${s}), k_p3);`,
+  `p${s} = f32x4.add(f32x4.mul(p${s}, r${s}), k_p4);`,
+  `p${s} = f32x4.add(f32x4.mul(p${s}, r${s}), k_p5);`,
+  `p${s} = f32x4.add(f32x4.add(f32x4.mul(p${s}, f32x4.mul(r${s}, r${s})), r${s}), k_one);`,
+  `const n1${s} = i32x4.shr_s(ni${s}, 1);`,
+  `const s1${s} = i32x4.shl(i32x4.add(n1${s}, i32x4.splat(127)), 23);`,
+  `const s2${s} = i32x4.shl(i32x4.add(i32x4.sub(ni${s}, n1${s}), i32x4.splat(127)), 23);`,
+  `const e${s} = f32x4.mul(f32x4.mul(p${s}, s1${s}), s2${s});`,
+];
+
+const KERNELS = {
+  exp: () => [...exp('x', 'a'), 'const y = ea;'],
+  // 1 / (1 + exp(-x)): exp(-x) = +Inf gives 0, never NaN
+  sigmoid: () => [...exp('f32x4.neg(x)', 'a'), 'const y = f32x4.div(k_one, f32x4.add(k_one, ea));'],
+  silu: () => [...exp('f32x4.neg(x)', 'a'), 'const y = f32x4.div(x, f32x4.add(k_one, ea));'],
+  // s (1 + x (1 - s)), s = sigmoid(x)
+  siluGrad: () => [
+    ...exp('f32x4.neg(x)', 'a'),
+    'const s = f32x4.div(k_one, f32x4.add(k_one, ea));',
+    'const y = f32x4.mul(s, f32x4.add(k_one, f32x4.mul(x, f32x4.sub(k_one, s))));',
+  ],
+  // tanh GELU: 0.5 x (1 + tanh u) = x sigmoid(2u)
+  gelu: () => [
+    'const m2u = f32x4.mul(x, f32x4.add(k_g0, f32x4.mul(f32x4.mul(x, x), k_g1)));',
+    ...exp('m2u', 'a'),
+    'const y = f32x4.div(x, f32x4.add(k_one, ea));',
+  ],
+  // s (1 + x (1 - s) 2 du/dx), s = sigmoid(2u). Beyond |x| = 20 it is 0 or 1 in float32, so x is clamped there
+  // first (the x^2 terms would overflow to Inf * 0 = NaN far out).
+  geluGrad: () => [
+    'const xc = f32x4.pmax(f32x4.pmin(x, k_gclamp), k_gclampNeg);',
+    'const x2 = f32x4.mul(xc, xc);',
+    'const m2u = f32x4.mul(xc, f32x4.add(k_g0, f32x4.mul(x2, k_g1)));',
+    ...exp('m2u', 'a'),
+    'const s = f32x4.div(k_one, f32x4.add(k_one, ea));',
+    'const du2 = f32x4.add(k_d0, f32x4.mul(x2, k_d1));',
+    'const y = f32x4.mul(s, f32x4.add(k_one, f32x4.mul(f32x4.mul(xc, f32x4.sub(k_one, s)), du2)));',
+  ],
+};
+
+export function generateElementwise() {
+  const table = NAMES.map((n) => CONSTS[n]);
+  const loads = NAMES.map((n, i) => `  const k_${n} = v128.load32_splat(CONSTS, ${i * 4});`).join('\n');
+  const cases = ELEMENTWISE_OPS.map((op, i) => {
+    const body = KERNELS[op]()
+      .map((l) => `        ${l}`)
+      .join('\n');
+    return `    case ${i}: {
+      for (let i: usize = 0; i < n4; i += 16) {
+        const x = v128.load(xp + i);
+${body}
+        v128.store(out + i, y);
+      }
+      break;
+    }`;
+  }).join('\n');
+  return `// GENERATED by wasm/gen-elementwise.mjs; do not edit.
+// Pointers are byte addresses in linear memory; n counts floats and is rounded up to a multiple of 4, so x and out
+// must be readable and writable that far. out may equal x (in place).
+
+// ${NAMES.join(', ')}
+const CONSTS = memory.data<f32>([${table.map((v) => (Number.isInteger(v) ? `${v}.0` : String(v))).join(', ')}], 16);
+
+/** first free, 64-byte aligned address after the module's static data */
+export function heapBase(): usize {
+  return (__heap_base + 63) & ~63;
+}
+
+/** out[0:n] = op(x[0:n]) for op in ${JSON.stringify(ELEMENTWISE_OPS)} (by index) */
+export function unary(op: i32, xp: usize, out: usize, n: usize): void {
+  const n4 = ((n + 3) & ~3) * 4;
+  // loaded, not splatted constants: see the generator's header
+${loads}
+  switch (op) {
+${cases}
+    default:
+      unreachable();
+  }
+}
+`;
+}
