@@ -1,6 +1,7 @@
 import { Linear, Module } from '@tinyformer/autograd';
 import { createNorm, type NormConfig, type NormLayer } from '@tinyformer/norm';
-import { formatShape, matmul, type Rng, ShapeError, softmax, split, type Tensor } from '@tinyformer/tensor';
+import { formatShape, matmul, type Rng, ShapeError, softmax, type Tensor } from '@tinyformer/tensor';
+import { mergeHeads, splitHeads } from './heads.js';
 import type { LayerKVCache } from './kv-cache.js';
 import { applyRope } from './rope.js';
 
@@ -65,25 +66,27 @@ export class CausalSelfAttention extends Module {
         `input must be (B, T, ${this.config.dModel}), got ${formatShape(x.shape)}`,
       );
     }
-    const [B, T, C] = x.shape as [number, number, number];
     const H = this.config.nHeads;
     const hd = this.headDim;
-    // (B, T, 3C) -> (3, B, H, T, hd)
-    const qkv = this.qkv.forward(x).reshape([B, T, 3, H, hd]).permute([2, 0, 3, 1, 4]);
-    let [q, k, v] = split(qkv, 3, 0).map((t) => t.reshape([B, H, T, hd])) as [Tensor, Tensor, Tensor];
+    // (B, T, 3C) -> q, k, v (B, H, T, hd): one fused kernel each way where the backend has it
+    let [q, k, v] = splitHeads(this.qkv.forward(x), H, 3) as [Tensor, Tensor, Tensor];
     if (this.qNorm && this.kNorm) {
       q = this.qNorm.forward(q);
       k = this.kNorm.forward(k);
     }
     const start = cache ? cache.length : 0;
+    // 1/sqrt(hd) scales q (T x hd values) rather than the scores (T x Tk); with RoPE it rides on q's rotation
+    const scale = 1 / Math.sqrt(hd);
     if (this.config.positional === 'rope') {
-      q = applyRope(q, start, this.config.ropeBase);
+      q = applyRope(q, start, this.config.ropeBase, scale);
       k = applyRope(k, start, this.config.ropeBase);
+    } else {
+      q = q.mul(scale);
     }
     if (cache) ({ k, v } = cache.append(k, v));
     // (B, H, T, hd) x (B, H, Tk, hd)^T -> (B, H, T, Tk)
-    const att = softmax(matmul(q, k, { transB: true }).mul(1 / Math.sqrt(hd)), { causal: true });
+    const att = softmax(matmul(q, k, { transB: true }), { causal: true });
     const y = matmul(att, v); // (B, H, T, hd)
-    return this.proj.forward(y.permute([0, 2, 1, 3]).reshape([B, T, C]));
+    return this.proj.forward(mergeHeads(y));
   }
 }
