@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// Training-throughput benchmark of the CPU backend: nanoGPT's "baby GPT" (4 layers, 4 heads, 128 wide, context 64,
+// batch 12 = 768 tokens per step), full training steps (batch upload, forward, backward, clip, AdamW).
+//
+//   node dist/bench.js [--recipe default|nanogpt] [--steps 30] [--warmup 8] [--corpus random|brown]
+//                      [--compare default,threads2,...] [--json FILE]
+//
+// --compare builds one model per variant (same seed, same batches) and runs their steps interleaved round-robin,
+// so every variant sees the same machine load; ratios are against the first variant. It is a script, never a test.
+import { appendFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DecoderLM, resolveModelConfig, Trainer } from '@tinyformer/model';
+import {
+  type Backend,
+  CpuBackend,
+  type CpuBackendOptions,
+  createWasmGemm,
+  type GemmProvider,
+  Rng,
+  setBackend,
+} from '@tinyformer/tensor';
+import { loadBrownText } from './data/brown.js';
+import { BatchSampler, CharDataset } from './data/dataset.js';
+import { CharVocab } from './data/vocab.js';
+import { PRESETS } from './presets.js';
+
+/** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
+const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {
+  default: { describe: 'new CpuBackend() (the defaults)', options: () => ({}) },
+  threads1: { describe: '1-thread wasm gemm', options: () => ({ gemm: createWasmGemm({ threads: 1 }) ?? undefined }) },
+  threads2: {
+    describe: '2-thread wasm gemm (adaptive)',
+    options: () => ({ gemm: createWasmGemm({ threads: 2 }) ?? undefined }),
+  },
+  'ts-elementwise': {
+    describe: 'plain-TS elementwise kernels (no wasm SIMD elementwise)',
+    options: () => ({ simdElementwise: false }),
+  },
+  'no-attn-kernels': {
+    describe: 'attention head split/merge and RoPE through the composite path',
+    options: () => ({ disableFused: ['splitHeads', 'mergeHeads', 'rope'] }),
+  },
+  composite: { describe: 'no fused kernels at all', options: () => ({ fused: false }) },
+};
+
+const RECIPES = {
+  /** ours: RMSNorm, SwiGLU, RoPE */
+  default: {},
+  /** nanoGPT's: LayerNorm, GELU MLP, learned positions */
+  nanogpt: { norm: { kind: 'layernorm' }, ffn: { kind: 'gelu' }, positional: 'learned' },
+} as const;
+
+interface Run {
+  name: string;
+  backend: Backend;
+  gemm: GemmProvider | undefined;
+  trainer: Trainer;
+  next: () => { x: Int32Array; y: Int32Array };
+  times: number[];
+  /** process CPU time per step (all threads): less sensitive than wall time to other processes on a busy machine */
+  cpu: number[];
+  buffers: number[];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function corpus(kind: string, vocabSize: number, n: number): { data: Int32Array; vocab: number } {
+  if (kind === 'brown') {
+    const text = loadBrownText({ maxChars: n });
+    const vocab = CharVocab.fromText(text);
+    return { data: new CharDataset(text, vocab).train, vocab: vocab.size };
+  }
+  if (kind !== 'random') throw new Error(`--corpus must be random or brown, got ${kind}`);
+  const rng = new Rng(7);
+  const data = new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = rng.int(vocabSize);
+  return { data, vocab: vocabSize };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      recipe: { type: 'string', default: 'default' },
+      steps: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '8' },
+      corpus: { type: 'string', default: 'random' },
+      compare: { type: 'string', default: 'default' },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      `usage: node dist/bench.js [--recipe ${Object.keys(RECIPES).join('|')}] [--steps n] [--warmup n] ` +
+        `[--corpus random|brown] [--compare ${Object.keys(VARIANTS).join(',')}] [--json FILE]`,
+    );
+    for (const [k, v] of Object.entries(VARIANTS)) console.log(`  ${k.padEnd(16)} ${v.describe}`);
+    return;
+  }
+  const recipe = RECIPES[values.recipe as keyof typeof RECIPES];
+  if (!recipe) throw new Error(`--recipe must be one of ${Object.keys(RECIPES).join(', ')}`);
+  const steps = Number(values.steps);
+  const warmup = Number(values.warmup);
+  if (!(steps >= 1) || !(warmup >= 0)) throw new Error('--steps must be >= 1 and --warmup >= 0');
+  const names = values.compare.split(',').filter((s) => s.length > 0);
+  for (const n of names)
+    if (!VARIANTS[n]) throw new Error(`unknown variant '${n}'; known: ${Object.keys(VARIANTS).join(', ')}`);
+
+  const preset = PRESETS.baby;
+  const B = preset.batchSize;
+  const T = preset.model.contextLength;
+  const { data, vocab } = corpus(values.corpus, 65, 300_000);
+  const config = resolveModelConfig({ ...preset.model, ...recipe, vocabSize: vocab });
+
+  const runs: Run[] = names.map((name) => {
+    const opts = VARIANTS[name]!.options();
+    const backend = new CpuBackend(opts);
+    setBackend(backend);
+    const model = new DecoderLM(config, { seed: 1337 });
+    const trainer = new Trainer(model, {
+      schedule: { lr: preset.lr, warmup: preset.warmup, decaySteps: preset.iters, minLr: preset.minLr },
+      beta1: preset.beta1,
+      beta2: preset.beta2,
+      weightDecay: preset.weightDecay,
+      gradClip: preset.gradClip,
+    });
+    const sampler = new BatchSampler(data, B, T, new Rng(1338));
+    return {
+      name,
+      backend,
+      gemm: backend.gemmProvider,
+      trainer,
+      next: () => sampler.next(),
+      times: [],
+      cpu: [],
+      buffers: [],
+    };
+  });
+
+  const tokens = B * T;
+  const load0 = loadavg()[0]!;
+  console.log(
+    `charlm bench: baby GPT, recipe ${values.recipe} (${config.norm.kind}, ${config.ffn.kind}, ${config.positional}); ` +
+      `${config.nLayers} layers x ${config.dModel}, ${config.nHeads} heads, context ${T}, batch ${B} = ${tokens} tokens/step, ` +
+      `vocab ${vocab} (${values.corpus} corpus)`,
+  );
+  console.log(
+    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), load average ${load0.toFixed(2)}; ` +
+      `${warmup} warm-up + ${steps} timed steps per variant, interleaved`,
+  );
+
+  let peakRss = 0;
+  const step = async (r: Run, timed: boolean) => {
+    setBackend(r.backend);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const res = await r.trainer.trainStep(() => ({ ...r.next(), batchSize: B, contextLength: T }));
+    const dt = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (!Number.isFinite(res.loss)) throw new Error(`${r.name}: loss is ${res.loss}`);
+    if (timed) {
+      r.times.push(dt);
+      r.cpu.push((c.user + c.system) / 1000);
+      r.buffers.push(r.backend.memory().buffers);
+    }
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  for (let i = 0; i < warmup; i++) for (const r of runs) await step(r, false);
+  for (let i = 0; i < steps; i++) {
+    // rotate the order so no variant always runs right after another
+    for (let j = 0; j < runs.length; j++) await step(runs[(i + j) % runs.length]!, true);
+  }
+
+  const base = median(runs[0]!.times);
+  const rows = runs.map((r) => {
+    const med = median(r.times);
+    const sorted = [...r.times].sort((a, b) => a - b);
+    const gemm = r.gemm as (GemmProvider & { threads?: number }) | undefined;
+    const simd = gemm?.name.startsWith('wasm-simd') ?? false;
+    const grew = r.buffers[r.buffers.length - 1]! - r.buffers[0]!;
+    return {
+      variant: r.name,
+      backend: r.backend.name,
+      gemm: gemm?.name ?? 'none',
+      simd,
+      simdElementwise: (r.backend as CpuBackend).elementwise?.name ?? 'ts',
+      threads: gemm?.threads ?? 1,
+      medianStepMs: med,
+      medianCpuMs: median(r.cpu),
+      p10StepMs: sorted[Math.floor(sorted.length * 0.1)]!,
+      p90StepMs: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.9))]!,
+      tokensPerS: tokens / (med / 1000),
+      vsFirst: base / med,
+      liveBuffers: r.buffers[r.buffers.length - 1]!,
+      liveBufferGrowth: grew,
+    };
+  });
+  for (const row of rows) {
+    console.log(
+      `${row.variant.padEnd(16)} ${row.tokensPerS.toFixed(0).padStart(6)} tok/s  median ${row.medianStepMs.toFixed(1)} ms/step ` +
+        `(p10 ${row.p10StepMs.toFixed(1)}, p90 ${row.p90StepMs.toFixed(1)}; cpu ${row.medianCpuMs.toFixed(1)} ms)  x${row.vsFirst.toFixed(3)}\n` +
+        `${''.padEnd(17)}backend ${row.backend}, ` +
+        `gemm ${row.gemm} (SIMD ${row.simd ? 'on' : 'off'}, ${row.threads} thread${row.threads > 1 ? 's' : ''}), ` +
+        `elementwise ${row.simdElementwise}, live buffers ${row.liveBuffers} (growth ${row.liveBufferGrowth} over ${steps} steps)`,
+    );
+  }
+  console.log(
+    `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; load average now ${loadavg()[0]!.toFixed(2)} (was ${load0.toFixed(2)})`,
+  );
+  const bad = rows.filter((r) => r.liveBufferGrowth > 0);
+  if (values.json) {
+    appendFileSync(
+      values.json,
+      `${JSON.stringify({ recipe: values.recipe, steps, warmup, peakRssMiB: peakRss / 2 ** 20, load: load0, rows })}\n`,
+    );
+  }
+  if (bad.length > 0) {
+    console.error(`live CPU buffers grew during timed steps: ${bad.map((r) => r.variant).join(', ')}`);
+    process.exitCode = 1;
+  }
+  for (const r of runs) (r.gemm as { dispose?: () => void } | undefined)?.dispose?.();
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
