@@ -1,13 +1,10 @@
-import { type BackendPreference, CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/charlm';
+import { CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/charlm';
 import { type Backend, getBackend, setBackend } from '@tinyformer/tensor';
 
 /** What every experiment gets: the backend the run chose, the encoded corpus, the seed and a logger. */
 export interface LabContext {
+  /** the backend chosen at start-up; it is also the default backend, so models built here land on it */
   backend: Backend;
-  /** one line: what runs and why (from chooseBackend) */
-  backendReason: string;
-  /** backend preference the user asked for (the speed experiment compares every available backend under 'auto') */
-  prefer: BackendPreference;
   /** every backend the speed experiment measures, with its label */
   speedBackends: { backend: Backend; label: string }[];
   dataset: CharDataset;

@@ -58,8 +58,6 @@ export async function runLab(o: LabOptions): Promise<LabResults> {
     if (chosen.backend.name !== 'cpu') speedBackends.unshift({ backend: new CpuBackend(), label: 'cpu' });
     const ctx: LabContext = {
       backend: chosen.backend,
-      backendReason: chosen.reason,
-      prefer: o.backend,
       speedBackends,
       dataset,
       dataSource: source,

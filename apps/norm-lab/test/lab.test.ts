@@ -196,8 +196,6 @@ describe('divergence is recorded, not thrown', () => {
     setBackend(backend);
     const ctx: LabContext = {
       backend,
-      backendReason: 'cpu',
-      prefer: 'cpu',
       speedBackends: [],
       dataset,
       dataSource: source,
