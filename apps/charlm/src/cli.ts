@@ -64,7 +64,7 @@ optimizer:
   --prompt <text>          text to continue (default: a newline)
   --tokens <n>             characters to generate (default 300)
   --temperature <t>        <= 0 means greedy (default 0.8)
-  --top-k <n>              keep the k most likely characters (0 = off)
+  --top-k <n>              keep the k most likely characters (0 = off; above the vocabulary size: all)
   --top-p <p>              nucleus sampling in (0, 1] (1 = off)
   --seed <n>               sampling seed (default 0)
   --no-cache               recompute the whole window per token (slower; for comparison)

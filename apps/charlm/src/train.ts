@@ -274,7 +274,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
         line.skipped = true;
         progress.break();
         o.log(
-          `step ${step}: skipped (--on-nan skip): loss ${r.loss}, gradient norm ${r.gradNorm}; the weights are unchanged`,
+          `step ${step}: skipped (--on-nan skip): loss ${r.loss.toFixed(4)}, gradient norm ${r.gradNorm.toFixed(4)}; the weights are unchanged`,
         );
       }
       if (isEval) {

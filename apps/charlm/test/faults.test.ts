@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint } from '@tinyformer/model';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readMetrics, runPaths } from '../src/run-folder.js';
+import { prepareRunFolder, readMetrics, runPaths } from '../src/run-folder.js';
 import { CORPUS_TEXT, cliPath, runCli, SMALL } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'charlm-faults-'));
@@ -120,6 +120,20 @@ describe('disk full, unwritable run folder: refused before training starts', () 
     );
     // nothing was trained or written but the (empty) folder
     expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('prepareRunFolder takes a fake statfs; resuming needs room for one temp copy only', () => {
+    const folder = join(dir, 'statfs');
+    const statfs = (free: number) => () => ({ bavail: free, bsize: 1 });
+    const MB = 1024 * 1024;
+    expect(() => prepareRunFolder(folder, 10 * MB, { statfs: statfs(40 * MB) })).toThrow(
+      `the run folder ${folder} has 41.9 MB free but the checkpoints need about 48.2 MB: free some space or pass --out on another disk`,
+    );
+    prepareRunFolder(folder, 10 * MB, { statfs: statfs(47 * MB) });
+    // with checkpoint and best already there, only the temp copy of the next write needs room
+    writeFileSync(join(folder, 'checkpoint.safetensors'), '');
+    writeFileSync(join(folder, 'best.safetensors'), '');
+    expect(prepareRunFolder(folder, 10 * MB, { statfs: statfs(27 * MB) }).dir).toBe(folder);
   });
 
   it('a run folder that cannot be created (a path under a regular file), --out that is a file', async () => {
