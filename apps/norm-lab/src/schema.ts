@@ -159,6 +159,8 @@ export const residualDataSchema = z.strictObject({
     z.strictObject({
       when: z.enum(['init', 'trained']),
       step: count,
+      /** RMS of the token (+ position) embedding: the residual stream before block 0 */
+      embedRms: num,
       layers: z.array(probeLayerSchema),
       /** resid_out of the last block / resid_out of block 0 */
       residualGrowth: num,

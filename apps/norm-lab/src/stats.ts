@@ -46,7 +46,8 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-/** Formats a number for the report: fixed decimals, or '—' for a missing one. */
+/** Formats a number for the report: fixed decimals (exponent form when that would print only zeros), '—' if missing. */
 export function fmt(x: number | null | undefined, digits = 3): string {
-  return x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
+  if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+  return x !== 0 && Math.abs(x) < 0.5 * 10 ** -digits ? x.toExponential(2) : x.toFixed(digits);
 }

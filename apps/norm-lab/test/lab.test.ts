@@ -186,6 +186,9 @@ describe('norm-lab run <experiment>', () => {
     }
     // RMSNorm with gain 1 at init: the normalized inputs are at unit scale up to eps
     for (const l of d.probes[0]!.layers) expect(l.norm1_out).toBeCloseTo(1, 1);
+    // the stream enters as the token embedding, initialized N(0, 0.02)
+    expect(d.probes[0]!.embedRms).toBeCloseTo(0.02, 2);
+    expect(d.probes[1]!.embedRms).toBeGreaterThan(0);
   });
 });
 

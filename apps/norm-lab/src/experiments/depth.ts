@@ -125,7 +125,7 @@ function unstableVerdict(d: DepthData): Verdict {
   const evidence =
     `post-norm, lr ${d.lr} constant, no warmup: ${post.map(describeRun).join('; ')}. ` +
     `With ${d.warmupSteps} warmup steps: ${warm.map(describeRun).join('; ')}. ` +
-    `Final val loss post vs pre (no warmup): ${deep
+    `Final val loss post vs pre (no warmup): ${post
       .map((r) => `L=${r.depth} ${fmt(r.run.finalVal, 3)} vs ${fmt(preVal(r.depth, false), 3)}`)
       .join(', ')}` +
     (degraded.length > 0 && deepDiverged.length === 0

@@ -1,7 +1,7 @@
 import { noGrad } from '@tinyformer/autograd';
 import { lineChartSvg } from '@tinyformer/charlm';
 import { ActivationProbe, type DecoderLM } from '@tinyformer/model';
-import { tensor, tidy } from '@tinyformer/tensor';
+import { mean, sqrt, tensor, tidy } from '@tinyformer/tensor';
 import type { LabContext } from '../context.js';
 import { charts, table, verdictList } from '../html.js';
 import type { ExperimentResult, ResidualData, Status, Verdict } from '../schema.js';
@@ -20,21 +20,34 @@ const UNIT_FACTOR = 1.5;
 
 type Probe = ResidualData['probes'][number];
 
-/** Per-layer RMS of the four probed activations on the first validation windows (the same text every time). */
-async function probeLayers(ctx: LabContext, model: DecoderLM, batchSize: number): Promise<Probe['layers']> {
+/**
+ * Per-layer RMS of the four probed activations on the first validation windows (the same text every time), and the
+ * RMS of the embedding that enters block 0 (the start of the residual stream, which the probe does not see).
+ */
+async function probe(ctx: LabContext, model: DecoderLM, batchSize: number, when: Probe['when'], step: number) {
   const T = model.config.contextLength;
   const val = ctx.dataset.val;
   const rows = Math.max(1, Math.min(batchSize, Math.floor(val.length / T)));
   const ids = Int32Array.from(val.subarray(0, rows * T));
   const probe = new ActivationProbe();
-  noGrad(() => tidy(() => model.forward(tensor(ids, [rows, T], { dtype: 'int32' }), { probe })));
+  const embedRms = noGrad(() =>
+    tidy(() => {
+      const x = tensor(ids, [rows, T], { dtype: 'int32' });
+      model.forward(x, { probe });
+      let e = model.wte.forward(x);
+      if (model.wpe) e = e.add(model.wpe.slice([0, 0], [T, model.config.dModel]));
+      return sqrt(mean(e.square()));
+    }),
+  );
+  const embed = (await embedRms.data())[0]!;
+  embedRms.dispose();
   const layers = new Map<number, Partial<Record<(typeof NAMES)[number], number>>>();
   for (const { layer, name, rms } of await probe.read()) {
     const entry = layers.get(layer) ?? {};
     entry[name as (typeof NAMES)[number]] = rms;
     layers.set(layer, entry);
   }
-  return [...layers]
+  const list = [...layers]
     .sort(([a], [b]) => a - b)
     .map(([layer, e]) => ({
       layer,
@@ -43,13 +56,14 @@ async function probeLayers(ctx: LabContext, model: DecoderLM, batchSize: number)
       norm2_out: e.norm2_out!,
       resid_out: e.resid_out!,
     }));
+  return summarize(when, step, embed, list);
 }
 
-function summarize(when: Probe['when'], step: number, layers: Probe['layers']): Probe {
+function summarize(when: Probe['when'], step: number, embedRms: number, layers: Probe['layers']): Probe {
   const first = layers[0]!.resid_out;
   const last = layers[layers.length - 1]!.resid_out;
   const factors = layers.flatMap((l) => [l.norm1_out, l.norm2_out]).map((v) => Math.max(v, 1 / v));
-  return { when, step, layers, residualGrowth: last / first, normOutWorstFactor: Math.max(...factors) };
+  return { when, step, embedRms, layers, residualGrowth: last / first, normOutWorstFactor: Math.max(...factors) };
 }
 
 function rising(layers: Probe['layers']): number {
@@ -79,8 +93,8 @@ export async function runResidual(ctx: LabContext, size: ResidualSize): Promise<
       finalEvalBatches: 10,
     },
     {
-      before: async (m) => void probes.push(summarize('init', 0, await probeLayers(ctx, m, size.batchSize))),
-      after: async (m) => void probes.push(summarize('trained', size.steps, await probeLayers(ctx, m, size.batchSize))),
+      before: async (m) => void probes.push(await probe(ctx, m, size.batchSize, 'init', 0)),
+      after: async (m) => void probes.push(await probe(ctx, m, size.batchSize, 'trained', size.steps)),
     },
   );
   const data: ResidualData = { model: size.model, batchSize: size.batchSize, steps: size.steps, schedule, run, probes };
@@ -97,7 +111,7 @@ function verdicts(d: ResidualData): Verdict[] {
   const init = d.probes.find((p) => p.when === 'init')!;
   const trained = d.probes.find((p) => p.when === 'trained')!;
   const describe = (p: Probe) =>
-    `${p.when === 'init' ? 'at init' : `after ${p.step} steps`}: resid_out RMS ${fmt(p.layers[0]!.resid_out, 3)} ` +
+    `${p.when === 'init' ? 'at init' : `after ${p.step} steps`}: embedding RMS ${fmt(p.embedRms, 3)}, resid_out RMS ${fmt(p.layers[0]!.resid_out, 3)} ` +
     `(block 0) -> ${fmt(p.layers[p.layers.length - 1]!.resid_out, 3)} (block ${p.layers.length - 1}), ` +
     `x${fmt(p.residualGrowth, 2)}, rising at ${Math.round(rising(p.layers) * 100)}% of blocks`;
   const g = trained.residualGrowth;
@@ -141,7 +155,10 @@ export function renderResidual(r: ExperimentResult<'residual'>): string {
   const tables = d.probes.map((p) =>
     table(
       ['block', ...NAMES],
-      p.layers.map((l) => [String(l.layer), ...NAMES.map((n) => fmt(l[n], 4))]),
+      [
+        ['embedding (input of block 0)', '', '', '', fmt(p.embedRms, 4)],
+        ...p.layers.map((l) => [String(l.layer), ...NAMES.map((n) => fmt(l[n], 4))]),
+      ],
       `RMS per block, ${p.when === 'init' ? 'at init' : `after ${p.step} steps`}`,
     ),
   );
