@@ -1,5 +1,5 @@
-import type { FloatArray } from './float-array.js';
 import type { BinaryOp, UnaryOp } from '../../backend.js';
+import type { FloatArray } from './float-array.js';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
@@ -125,7 +125,7 @@ export function binaryKernel(
 }
 
 /** true when `shape` (right-aligned) equals the trailing dims of `outShape` after dropping leading 1s */
-function isTrailing(shape: readonly number[], outShape: readonly number[]): boolean {
+export function isTrailing(shape: readonly number[], outShape: readonly number[]): boolean {
   let i = 0;
   while (i < shape.length && shape[i] === 1) i++;
   const rest = shape.length - i;

@@ -1,5 +1,5 @@
-import type { FloatArray } from './float-array.js';
 import type { SoftmaxParams } from '../../backend.js';
+import type { FloatArray } from './float-array.js';
 
 /** Row softmax / log-softmax with the causal rule of SoftmaxParams; masked entries get 0 (softmax) or -Inf (log). */
 export function softmaxKernel(x: FloatArray, out: FloatArray, p: SoftmaxParams): void {
@@ -14,14 +14,20 @@ export function softmaxKernel(x: FloatArray, out: FloatArray, p: SoftmaxParams):
       if (v > m || v !== v) m = v;
     }
     let s = 0;
-    for (let j = 0; j < limit; j++) s += Math.exp(x[base + j]! - m);
     if (log) {
+      for (let j = 0; j < limit; j++) s += Math.exp(x[base + j]! - m);
       const lse = m + Math.log(s);
       for (let j = 0; j < limit; j++) out[base + j] = x[base + j]! - lse;
       for (let j = limit; j < cols; j++) out[base + j] = Number.NEGATIVE_INFINITY;
     } else {
+      // one exp per entry: keep it in out (rounded to the storage precision, as the result is) and rescale
+      for (let j = 0; j < limit; j++) {
+        const e = Math.exp(x[base + j]! - m);
+        out[base + j] = e;
+        s += e;
+      }
       const inv = 1 / s;
-      for (let j = 0; j < limit; j++) out[base + j] = Math.exp(x[base + j]! - m) * inv;
+      for (let j = 0; j < limit; j++) out[base + j] = out[base + j]! * inv;
       for (let j = limit; j < cols; j++) out[base + j] = 0;
     }
   }

@@ -1,12 +1,13 @@
 import type { UnaryOp } from '../../backend.js';
-import { ELEMENTWISE_OPS, ELEMENTWISE_SIMD_WASM } from './kernels.gen.js';
-import { decodeBase64, type WasmApi, wasmApi, wasmSimdSupported } from './wasm-gemm.js';
+import { UNARY_CODES } from './kernels.gen.js';
+import { type KernelExports, kernelModule, type WasmApi, wasmApi, wasmSimdSupported } from './wasm-gemm.js';
 
 /**
  * WASM SIMD elementwise kernels for the transcendental activations (exp, sigmoid, SiLU, GELU and their backward
- * derivatives): a polynomial exp 4 lanes at a time instead of one Math.exp/Math.tanh call per element, about 10x
- * faster here. Values are copied through a small buffer in the module's memory in L1-sized chunks (the copies cost
- * a few % of the kernel), so tensors stay plain Float32Arrays and the memory never grows.
+ * derivatives) on ordinary Float32Arrays: a polynomial exp 4 lanes at a time instead of one Math.exp/Math.tanh call
+ * per element, about 7x faster here. Values are copied through a small buffer in the module's own memory in
+ * L1-sized chunks (the copies cost a few % of the kernel). Tensors that live in the CPU backend's wasm arena skip
+ * this and run every SIMD kernel in place (wasm-arena.ts); this provider serves the ones that do not.
  *
  * Accuracy: exp within about 2 ulp (Cephes' expf polynomial); the activations add a division, so a few ulp, and
  * GELU's tanh goes through exp: 0.5 (1 + tanh u) = sigmoid(2u). The plain-TS kernels stay as the fallback and the
@@ -21,26 +22,21 @@ export interface WasmElementwiseProvider {
   unary(op: UnaryOp, x: Float32Array, out: Float32Array, n: number): void;
 }
 
-interface ElementwiseExports {
-  heapBase(): number;
-  unary(op: number, x: number, out: number, n: number): void;
-}
+/** the ops worth a copy in and out: the rest are about as fast in a JS loop as the copies are */
+const COPY_WORTHY = ['exp', 'sigmoid', 'silu', 'siluGrad', 'gelu', 'geluGrad'];
 
 /** floats per call: x and out stay in L1 between the copy in, the kernel and the copy out */
 const CHUNK = 4096;
-
-let compiled: object | undefined;
 
 /** Returns null where WASM SIMD is unavailable (callers keep the TS kernels). */
 export function createWasmElementwise(): WasmElementwiseProvider | null {
   if (!wasmApi || !wasmSimdSupported()) return null;
   const api: WasmApi = wasmApi;
-  let exp: ElementwiseExports;
+  let exp: KernelExports;
   let mem: Float32Array;
   try {
-    compiled ??= new api.Module(decodeBase64(ELEMENTWISE_SIMD_WASM));
     const memory = new api.Memory({ initial: 1 });
-    exp = new api.Instance(compiled, { env: { memory } }).exports as unknown as ElementwiseExports;
+    exp = new api.Instance(kernelModule(api, false), { env: { memory } }).exports as unknown as KernelExports;
     const base = exp.heapBase();
     if (base + CHUNK * 4 > memory.buffer.byteLength) memory.grow(Math.ceil((base + CHUNK * 4) / 65536));
     mem = new Float32Array(memory.buffer, base, CHUNK);
@@ -48,7 +44,7 @@ export function createWasmElementwise(): WasmElementwiseProvider | null {
     return null;
   }
   const ptr = mem.byteOffset;
-  const codes = new Map<string, number>(ELEMENTWISE_OPS.map((op, i) => [op, i]));
+  const codes = new Map<string, number>(COPY_WORTHY.map((op) => [op, UNARY_CODES.indexOf(op as never)]));
   return {
     name: 'wasm-simd',
     supports: (op) => codes.has(op),

@@ -1,6 +1,6 @@
 import type { MatmulParams } from '../../backend.js';
 import { type GemmProvider, referenceGemm } from '../gemm.js';
-import { GEMM_SIMD_SHARED_WASM, GEMM_SIMD_WASM, GEMM_TILE } from './kernels.gen.js';
+import { GEMM_TILE, KERNELS_SIMD_SHARED_WASM, KERNELS_SIMD_WASM } from './kernels.gen.js';
 import { OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
 /** A module whose one function returns a v128 const: validates only where WASM SIMD is implemented. */
@@ -8,11 +8,11 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
 
-const PAGE = 65536;
+export const PAGE = 65536;
 
 // The slice of the WebAssembly JS API used here, typed locally: the package compiles without lib.dom, and hosts
 // without WebAssembly simply get the TS kernel.
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
@@ -24,7 +24,8 @@ export interface WasmApi {
 }
 export const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
-interface GemmExports {
+/** The exports of the kernel module (wasm/gen-kernels.mjs + wasm/gen-elementwise.mjs); pointers are byte addresses. */
+export interface KernelExports {
   heapBase(): number;
   workspaceBytes(): number;
   tileShape(): number;
@@ -56,6 +57,85 @@ interface GemmExports {
     transA: number,
     transB: number,
   ): void;
+  unary(op: number, x: number, out: number, n: number): void;
+  binary(op: number, mode: number, a: number, b: number, out: number, n: number, nb: number): void;
+  softmax(x: number, out: number, rows: number, cols: number, tq: number, log: number): void;
+  softmaxBackward(y: number, dy: number, out: number, rows: number, cols: number, tq: number, log: number): void;
+  rmsnormForward(x: number, g: number, y: number, rstd: number, rows: number, dim: number, eps: number): void;
+  rmsnormBackward(
+    dy: number,
+    x: number,
+    g: number,
+    rstd: number,
+    dx: number,
+    dg: number,
+    acc: number,
+    rows: number,
+    dim: number,
+  ): void;
+  layernormForward(
+    x: number,
+    g: number,
+    b: number,
+    y: number,
+    mean: number,
+    rstd: number,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
+  layernormBackward(
+    dy: number,
+    x: number,
+    g: number,
+    mean: number,
+    rstd: number,
+    dx: number,
+    dg: number,
+    db: number,
+    acc: number,
+    rows: number,
+    dim: number,
+  ): void;
+  adamw(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    beta1: number,
+    c1: number,
+    beta2: number,
+    c2: number,
+    stepSize: number,
+    invBc2: number,
+    eps: number,
+    decay: number,
+    gradScale: number,
+  ): void;
+  rope(
+    x: number,
+    out: number,
+    cos: number,
+    sin: number,
+    rows: number,
+    T: number,
+    hd: number,
+    t0: number,
+    cs: number,
+    ss: number,
+  ): void;
+  heads(
+    packed: number,
+    part: number,
+    B: number,
+    T: number,
+    H: number,
+    hd: number,
+    P: number,
+    q: number,
+    toHeads: number,
+  ): void;
 }
 
 export interface WasmGemmProvider extends GemmProvider {
@@ -79,10 +159,11 @@ export function wasmSimdSupported(): boolean {
 
 const compiled: { plain?: object; shared?: object } = {};
 
-function gemmModule(api: WasmApi, shared: boolean): object {
+/** The compiled kernel module (cached): the shared-memory build for threads and the tensor arena. */
+export function kernelModule(api: WasmApi, shared: boolean): object {
   // synchronous compile is allowed for small modules (a few KB) on every engine we target
-  if (shared) return (compiled.shared ??= new api.Module(decodeBase64(GEMM_SIMD_SHARED_WASM)));
-  return (compiled.plain ??= new api.Module(decodeBase64(GEMM_SIMD_WASM)));
+  if (shared) return (compiled.shared ??= new api.Module(decodeBase64(KERNELS_SIMD_SHARED_WASM)));
+  return (compiled.plain ??= new api.Module(decodeBase64(KERNELS_SIMD_WASM)));
 }
 
 export function decodeBase64(s: string): Uint8Array {
@@ -93,8 +174,8 @@ export function decodeBase64(s: string): Uint8Array {
 }
 
 // arithmetic, not bitwise: addresses may pass 2^31
-const align64 = (n: number) => Math.ceil(n / 64) * 64;
-const WASM32_BYTES = 2 ** 32;
+export const align64 = (n: number) => Math.ceil(n / 64) * 64;
+export const WASM32_BYTES = 2 ** 32;
 
 export interface WasmGemmOptions {
   /**
@@ -126,51 +207,36 @@ const PROBE_EVERY = 16;
 const EWMA = 0.25;
 
 /**
- * WASM SIMD GEMM (AssemblyScript, 2x16 register tile, packed MC/KC/NC blocking). Operands are copied into the
- * module's own linear memory per call (a few % of kernel time), which keeps tensors plain Float32Arrays.
- * Returns null where WASM SIMD is unavailable, so callers fall back to the TS kernel.
+ * The GEMM on operands already in the module instance's memory (byte addresses), on the main thread or split with
+ * one worker that shares the memory.
  */
-export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | null {
-  if (!wasmApi || !wasmSimdSupported()) return null;
-  const api = wasmApi;
-  const wantThreads = opts.threads === 2 && typeof SharedArrayBuffer === 'function';
-  let exp: GemmExports;
-  let memory: WasmMemory;
-  let module: object;
-  try {
-    module = gemmModule(api, wantThreads);
-    // the shared build declares a 4 GiB maximum, which a shared import must state too
-    memory = new api.Memory(wantThreads ? { initial: 64, maximum: 65536, shared: true } : { initial: 32 });
-    exp = new api.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
-  } catch {
-    return wantThreads ? createWasmGemm({ ...opts, threads: 1 }) : null;
-  }
+export interface GemmCore {
+  readonly threads: 1 | 2;
+  /** C[M, N] (row stride N) = op(A) op(B), dense operands */
+  product(pa: number, pb: number, pc: number, M: number, K: number, N: number, ta: boolean, tb: boolean): void;
+  /** batch products; operand strides in floats (0 = shared), C dense batch x [M, N] */
+  productBatched(pa: number, pb: number, pc: number, p: MatmulParams): void;
+  stats(): WasmThreadStats;
+  dispose(): void;
+}
+
+/**
+ * Binds the GEMM of an instantiated kernel module: `ws` is the main thread's packing workspace; with threads = 2
+ * (and a shared memory) a worker instantiates the same module over the same memory with its workspace at
+ * `workerWs`. Both workspaces are exp.workspaceBytes() long.
+ */
+export function createGemmCore(
+  module: object,
+  exp: KernelExports,
+  memory: WasmMemory,
+  ws: number,
+  workerWs: number | null,
+  adaptive = true,
+): GemmCore {
   const tile = exp.tileShape();
   const MR = tile >> 8;
   const NR = tile & 0xff;
-  const wsBytes = align64(exp.workspaceBytes());
-  const ws = exp.heapBase();
-  // the worker packs into its own workspace, right after the main thread's
-  const worker = wantThreads ? startGemmWorker(module, memory, ws + wsBytes) : null;
-  const dataBase = ws + wsBytes * (worker ? 2 : 1);
-  let f32 = new Float32Array(memory.buffer);
-
-  // grows memory to hold `end` bytes and returns a live view (growing detaches a non-shared buffer and
-  // lengthens a shared one; either way the old view is too short); null when memory cannot grow that far
-  const view = (end: number): Float32Array | null => {
-    const have = memory.buffer.byteLength;
-    if (end > WASM32_BYTES) return null;
-    if (end > have) {
-      try {
-        memory.grow(Math.ceil((end - have) / PAGE));
-      } catch {
-        return null;
-      }
-    }
-    if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
-    return f32;
-  };
-
+  const worker = workerWs !== null ? startGemmWorker(module, memory, workerWs) : null;
   const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0 };
   const timing = new Map<string, { calls: number; t1: number; t2: number }>();
 
@@ -195,7 +261,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     }
     t.calls++;
     let two = true;
-    if (opts.adaptive !== false && t.t2 > 0) {
+    if (adaptive && t.t2 > 0) {
       // measure 1 thread once 2 threads has a time, then keep the faster and re-probe the other now and then
       two = t.t1 === 0 ? false : t.t2 <= t.t1 !== (t.calls % PROBE_EVERY === 0);
     }
@@ -219,7 +285,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     else t.t1 = t.t1 === 0 ? dt : t.t1 + EWMA * (dt - t.t1);
   };
 
-  // C = op(A) op(B) on operands already in wasm memory; splits on the larger of M and N, aligned to the tile
+  // splits on the larger of M and N, aligned to the tile
   const product = (pa: number, pb: number, pc: number, M: number, K: number, N: number, ta: boolean, tb: boolean) => {
     const lda = ta ? M : K;
     const ldb = tb ? K : N;
@@ -243,6 +309,77 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
       }
       return null;
     });
+  };
+
+  const productBatched = (pa: number, pb: number, pc: number, p: MatmulParams) => {
+    const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
+    // a shared B under an untransposed, densely batched A is one tall product
+    if (batch === 1 || (bBatchStride === 0 && !transA && aBatchStride === M * K)) {
+      product(pa, pb, pc, batch * M, K, N, transA, transB);
+      return;
+    }
+    const whole = [pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB];
+    run(`b${batch},${M},${K},${N},${+transA}${+transB}`, 2 * batch * M * K * N, OP_BATCHED, whole, () => {
+      const b0 = Math.ceil(batch / 2);
+      const tail = [pa + 4 * b0 * aBatchStride, aBatchStride, pb + 4 * b0 * bBatchStride, bBatchStride];
+      return [
+        [pa, aBatchStride, pb, bBatchStride, pc, b0, M, K, N, +transA, +transB],
+        [...tail, pc + 4 * b0 * M * N, batch - b0, M, K, N, +transA, +transB],
+      ];
+    });
+  };
+
+  return {
+    threads: worker ? 2 : 1,
+    product,
+    productBatched,
+    stats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
+    dispose: () => worker?.close(),
+  };
+}
+
+/**
+ * WASM SIMD GEMM (AssemblyScript, 2x16 register tile, packed MC/KC/NC blocking) with its own linear memory:
+ * operands are copied in per call (a few % of kernel time), which keeps tensors plain Float32Arrays. (The CPU
+ * backend's default provider works on tensors that already live in wasm memory: see wasm-arena.ts.)
+ * Returns null where WASM SIMD is unavailable, so callers fall back to the TS kernel.
+ */
+export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | null {
+  if (!wasmApi || !wasmSimdSupported()) return null;
+  const api = wasmApi;
+  const wantThreads = opts.threads === 2 && typeof SharedArrayBuffer === 'function';
+  let exp: KernelExports;
+  let memory: WasmMemory;
+  let module: object;
+  try {
+    module = kernelModule(api, wantThreads);
+    // the shared build declares a 4 GiB maximum, which a shared import must state too
+    memory = new api.Memory(wantThreads ? { initial: 64, maximum: 65536, shared: true } : { initial: 32 });
+    exp = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  } catch {
+    return wantThreads ? createWasmGemm({ ...opts, threads: 1 }) : null;
+  }
+  const wsBytes = align64(exp.workspaceBytes());
+  const ws = align64(exp.heapBase());
+  // the worker packs into its own workspace, right after the main thread's
+  const core = createGemmCore(module, exp, memory, ws, wantThreads ? ws + wsBytes : null, opts.adaptive !== false);
+  const dataBase = ws + wsBytes * core.threads;
+  let f32 = new Float32Array(memory.buffer);
+
+  // grows memory to hold `end` bytes and returns a live view (growing detaches a non-shared buffer and
+  // lengthens a shared one; either way the old view is too short); null when memory cannot grow that far
+  const view = (end: number): Float32Array | null => {
+    const have = memory.buffer.byteLength;
+    if (end > WASM32_BYTES) return null;
+    if (end > have) {
+      try {
+        memory.grow(Math.ceil((end - have) / PAGE));
+      } catch {
+        return null;
+      }
+    }
+    if (f32.byteLength !== memory.buffer.byteLength) f32 = new Float32Array(memory.buffer);
+    return f32;
   };
 
   const gemm = (
@@ -276,14 +413,13 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     }
     mem.set(A.subarray(aOff, aOff + M * K), pa / 4);
     mem.set(B.subarray(bOff, bOff + K * N), pb / 4);
-    product(pa, pb, pc, M, K, N, transA, transB);
+    core.product(pa, pb, pc, M, K, N, transA, transB);
     C.set(mem.subarray(pc / 4, pc / 4 + M * N), cOff);
   };
 
   const batched = (A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void => {
     const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
     if (batch <= 0 || M <= 0 || N <= 0) return;
-    // a shared B under an untransposed, densely batched A is one tall product
     if (batch === 1 || (bBatchStride === 0 && !transA && aBatchStride === M * K)) {
       gemm(A, 0, B, 0, C, 0, batch * M, K, N, transA, transB);
       return;
@@ -308,26 +444,18 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     }
     mem.set(A.subarray(0, spanA), pa / 4);
     mem.set(B.subarray(0, spanB), pb / 4);
-    const whole = [pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB];
-    run(`b${batch},${M},${K},${N},${+transA}${+transB}`, 2 * batch * M * K * N, OP_BATCHED, whole, () => {
-      const b0 = Math.ceil(batch / 2);
-      const tail = [pa + 4 * b0 * aBatchStride, aBatchStride, pb + 4 * b0 * bBatchStride, bBatchStride];
-      return [
-        [pa, aBatchStride, pb, bBatchStride, pc, b0, M, K, N, +transA, +transB],
-        [...tail, pc + 4 * b0 * M * N, batch - b0, M, K, N, +transA, +transB],
-      ];
-    });
+    core.productBatched(pa, pb, pc, p);
     C.set(mem.subarray(pc / 4, pc / 4 + batch * M * N));
   };
 
   return {
-    name: `wasm-simd ${GEMM_TILE}${worker ? ' x2' : ''}`,
-    threads: worker ? 2 : 1,
+    name: `wasm-simd ${GEMM_TILE}${core.threads === 2 ? ' x2' : ''}`,
+    threads: core.threads,
     gemm,
     batched,
     memoryBytes: () => memory.buffer.byteLength,
-    threadStats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
-    dispose: () => worker?.close(),
+    threadStats: core.stats,
+    dispose: core.dispose,
   };
 }
 
@@ -335,7 +463,7 @@ type Args11 = [number, number, number, number, number, number, number, number, n
 
 let cachedDefault: GemmProvider | undefined;
 
-/** The CPU backend's default: one shared wasm provider per process (calls are synchronous), else the TS kernel. */
+/** One shared copy-in wasm provider per process (calls are synchronous), else the TS kernel. */
 export function defaultGemmProvider(): GemmProvider {
   cachedDefault ??= createWasmGemm() ?? referenceGemm;
   return cachedDefault;

@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest';
+import type { MatmulParams, Storage } from '../../backend.js';
+import { CpuBackend, CpuStorage } from '../cpu-backend.js';
+import { gemmReference } from '../kernels/gemm-reference.js';
+import { sharedArena, WasmArena } from './wasm-arena.js';
+import { wasmSimdSupported } from './wasm-gemm.js';
+
+const supported = wasmSimdSupported() && typeof SharedArrayBuffer === 'function';
+
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 4 - 2;
+  }
+  return out;
+}
+
+describe.runIf(supported)('the wasm tensor arena', () => {
+  it('is the default home of float32 CPU tensors; float64, pool: false and arena: false keep ordinary arrays', () => {
+    const b = new CpuBackend();
+    expect(b.arena).toBe(sharedArena(1));
+    const s = b.upload(rand(10, 1)) as CpuStorage;
+    expect(s.arena).toBe(b.arena);
+    expect(s.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(s.data.length).toBe(10);
+    expect(b.arena!.ptrOf(s.data as Float32Array)).toBe(s.ptr);
+    expect(b.arena!.ptrOf(new Float32Array(10))).toBe(-1);
+    expect(b.gemmProvider.name).toBe('wasm-simd 2x16');
+    for (const opts of [
+      { precision: 'float64' as const },
+      { pool: false },
+      { arena: false },
+      { simdElementwise: false },
+    ]) {
+      const o = new CpuBackend(opts);
+      expect(o.arena).toBeNull();
+      expect((o.upload(rand(3, 2)) as CpuStorage).arena).toBeNull();
+    }
+    b.dispose(s);
+  });
+
+  it('reuses a freed block of the same padded size; a reused block is zeroed where zeros are promised', () => {
+    const a = new WasmArena({ limitBytes: 64 * 2 ** 20 });
+    const x = a.alloc(100)!;
+    expect(x.fresh).toBe(true);
+    expect(x.cap).toBeGreaterThanOrEqual(104);
+    expect(x.ptr % 64).toBe(0);
+    x.data.fill(7);
+    a.release(x.ptr, x.cap);
+    const y = a.alloc(97)!;
+    expect(y.ptr).toBe(x.ptr);
+    expect(y.fresh).toBe(false);
+    expect(y.data.length).toBe(97);
+    a.release(y.ptr, y.cap);
+    // through the backend: pad() promises zeros around the box, also in a recycled block
+    const b = new CpuBackend();
+    const junk = b.fill(12, 5);
+    b.dispose(junk);
+    const p = b.pad(b.upload(Float32Array.from([1, 2])), [2], [3], [12]);
+    expect(Array.from(b.downloadSync(p, 12))).toEqual([0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('returns null past its limit (the backend then falls back to ordinary arrays and TS kernels)', () => {
+    const a = new WasmArena({ limitBytes: 32 * 2 ** 20 });
+    const blocks = [];
+    let b = a.alloc(2 ** 18);
+    while (b) {
+      blocks.push(b);
+      b = a.alloc(2 ** 18);
+    }
+    expect(blocks.length).toBeGreaterThan(3);
+    expect(a.memoryBytes).toBeLessThanOrEqual(32 * 2 ** 20);
+    a.release(blocks[0]!.ptr, blocks[0]!.cap);
+    expect(a.alloc(2 ** 18)?.ptr).toBe(blocks[0]!.ptr);
+  });
+
+  describe('kernels write nothing past their outputs (row kernels run whole vectors past each row)', () => {
+    const b = new CpuBackend();
+    const arena = b.arena!;
+    const SENTINEL = 12345.5;
+
+    /**
+     * Runs the op that `prepare` returns (after making its inputs), whose first output has n floats, with that
+     * output placed right before a sentinel block: a block of n floats is freed just before the call, so the output
+     * reuses it (free lists are last in, first out).
+     */
+    function guarded(n: number, prepare: () => () => Storage | Storage[]): void {
+      const op = prepare();
+      // fresh (bump-allocated) blocks are adjacent: take blocks until both are fresh, holding the recycled ones
+      const held: { ptr: number; cap: number }[] = [];
+      let slot = arena.alloc(n)!;
+      while (!slot.fresh) {
+        held.push(slot);
+        slot = arena.alloc(n)!;
+      }
+      let guard = arena.alloc(64)!;
+      while (!guard.fresh) {
+        held.push(guard);
+        guard = arena.alloc(64)!;
+      }
+      for (const h of held) arena.release(h.ptr, h.cap);
+      guard.data.fill(SENTINEL);
+      arena.release(slot.ptr, slot.cap);
+      const out = op();
+      const first = (Array.isArray(out) ? out[0] : out) as CpuStorage;
+      expect(first.ptr).toBe(slot.ptr);
+      expect(guard.ptr).toBe(slot.ptr + slot.cap * 4);
+      expect(Array.from(guard.data).every((v) => v === SENTINEL)).toBe(true);
+      for (const s of Array.isArray(out) ? out : [out]) b.dispose(s);
+      arena.release(guard.ptr, guard.cap);
+    }
+
+    const up = (n: number, seed: number) => b.upload(rand(n, seed));
+
+    for (const dim of [1, 2, 3, 5, 6, 7, 9, 13]) {
+      const rows = 3;
+      const n = rows * dim;
+      it(`dim ${dim}: softmax (causal, log), softmaxBackward, norms, row binaries, unary`, () => {
+        for (const log of [false, true]) {
+          for (const tq of [0, 1, 3]) {
+            if (tq > dim) continue;
+            const p = { rows, cols: dim, log, causalQueryLen: tq };
+            guarded(n, () => {
+              const x = up(n, 1);
+              return () => b.fused.softmax!(x, p);
+            });
+            guarded(n, () => {
+              const [y, dy] = [up(n, 2), up(n, 3)];
+              return () => b.fused.softmaxBackward!(y, dy, p);
+            });
+          }
+        }
+        guarded(n, () => {
+          const [x, g] = [up(n, 4), up(dim, 5)];
+          return () => {
+            const r = b.fused.rmsnormForward!(x, g, { rows, dim, eps: 1e-5 });
+            return [r.y, r.rstd];
+          };
+        });
+        guarded(n, () => {
+          const [dy, x, g, rstd] = [up(n, 6), up(n, 7), up(dim, 8), up(rows, 9)];
+          return () => {
+            const r = b.fused.rmsnormBackward!(dy, x, g, rstd, rows, dim);
+            return [r.dx, r.dg!];
+          };
+        });
+        guarded(n, () => {
+          const [x, g, bias] = [up(n, 10), up(dim, 11), up(dim, 12)];
+          return () => {
+            const r = b.fused.layernormForward!(x, g, bias, { rows, dim, eps: 1e-5 });
+            return [r.y, r.mean, r.rstd];
+          };
+        });
+        guarded(n, () => {
+          const [dy, x, g, mean, rstd] = [up(n, 13), up(n, 14), up(dim, 15), up(rows, 16), up(rows, 17)];
+          return () => {
+            const r = b.fused.layernormBackward!(dy, x, g, mean, rstd, rows, dim, true);
+            return [r.dx, r.dg!, r.db!];
+          };
+        });
+        guarded(n, () => {
+          const [x, row] = [up(n, 18), up(dim, 19)];
+          return () => b.binary('add', x, [rows, dim], row, [dim], [rows, dim]);
+        });
+        guarded(n, () => {
+          const [row, x] = [up(dim, 20), up(n, 21)];
+          return () => b.binary('sub', row, [dim], x, [rows, dim], [rows, dim]);
+        });
+        guarded(n, () => {
+          const x = up(n, 22);
+          return () => b.unary('silu', x, n);
+        });
+        guarded(n, () => {
+          const [x, y] = [up(n, 23), up(n, 24)];
+          return () => b.binary('mul', x, [n], y, [n], [n]);
+        });
+      });
+    }
+
+    it('rows whose sums see NaN only past the row end stay finite (the masks zero those lanes)', () => {
+      const dim = 5;
+      const rows = 2;
+      const slot = arena.alloc(rows * dim)!;
+      slot.data.set(rand(rows * dim, 30));
+      // poison the padding after the input
+      new Float32Array(slot.data.buffer, slot.ptr + rows * dim * 4, 4).fill(Number.NaN);
+      const x = new CpuStorage(slot.data, arena, slot.ptr, slot.cap);
+      const { y, rstd } = b.fused.rmsnormForward!(x, null, { rows, dim, eps: 1e-5 });
+      expect(Array.from(b.downloadSync(rstd, rows)).every(Number.isFinite)).toBe(true);
+      expect(Array.from(b.downloadSync(y, rows * dim)).every(Number.isFinite)).toBe(true);
+      const sm = b.fused.softmax!(x, { rows, cols: dim, log: false, causalQueryLen: 0 });
+      expect(Array.from(b.downloadSync(sm, rows * dim)).every(Number.isFinite)).toBe(true);
+      arena.release(slot.ptr, slot.cap);
+    });
+  });
+
+  describe('the 2-thread arena GEMM', () => {
+    // the worker is unref'd and shared by the process's 2-thread backends: nothing to stop here
+    const b2 = new CpuBackend({ threads: 2 });
+
+    it('has its own arena and gives the 1-thread results bit for bit (each C element is one thread’s sum)', async () => {
+      expect(b2.arena).toBe(sharedArena(2));
+      expect(b2.arena).not.toBe(sharedArena(1));
+      const b1 = new CpuBackend();
+      // the worker starts asynchronously
+      for (let i = 0; i < 100 && !b2.arena!.gemm.stats().workerReady; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(b2.arena!.gemm.threads).toBe(2);
+      for (const [M, K, N, ta, tb] of [
+        [257, 130, 300, false, false],
+        [300, 129, 257, true, false],
+        [64, 512, 700, false, true],
+      ] as const) {
+        const A = rand(M * K, M);
+        const B = rand(K * N, N);
+        const p: MatmulParams = { batch: 1, M, K, N, transA: ta, transB: tb, aBatchStride: 0, bBatchStride: 0 };
+        const c1 = b1.downloadSync(b1.matmul(b1.upload(A), b1.upload(B), p), M * N);
+        const c2 = b2.downloadSync(b2.matmul(b2.upload(A), b2.upload(B), p), M * N);
+        expect(Array.from(c2)).toEqual(Array.from(c1));
+        const ref = new Float64Array(M * N);
+        gemmReference(Float64Array.from(A), 0, Float64Array.from(B), 0, ref, 0, M, K, N, ta, tb);
+        for (let i = 0; i < M * N; i += 97) expect(Math.abs(c1[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
+      }
+    });
+  });
+});
