@@ -15,7 +15,6 @@ import {
   type Backend,
   CpuBackend,
   type CpuBackendOptions,
-  createWasmGemm,
   type GemmProvider,
   Rng,
   setBackend,
@@ -28,13 +27,16 @@ import { PRESETS } from './presets.js';
 /** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
 const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {
   default: { describe: 'new CpuBackend() (the defaults)', options: () => ({}) },
-  threads1: { describe: '1-thread wasm gemm', options: () => ({ gemm: createWasmGemm({ threads: 1 }) ?? undefined }) },
   threads2: {
-    describe: '2-thread wasm gemm (adaptive)',
-    options: () => ({ gemm: createWasmGemm({ threads: 2 }) ?? undefined }),
+    describe: 'the arena GEMM on 2 threads (main + 1 worker, per-shape adaptive)',
+    options: () => ({ threads: 2 }),
+  },
+  'no-arena': {
+    describe: 'ordinary Float32Arrays: copy-in wasm GEMM, TS kernels, copy-in SIMD activations',
+    options: () => ({ arena: false }),
   },
   'ts-elementwise': {
-    describe: 'plain-TS elementwise kernels (no wasm SIMD elementwise)',
+    describe: 'no wasm elementwise at all: TS kernels (Math.exp per element), copy-in wasm GEMM',
     options: () => ({ simdElementwise: false }),
   },
   'no-attn-kernels': {
@@ -180,7 +182,10 @@ async function main(): Promise<void> {
   const rows = runs.map((r) => {
     const med = median(r.times);
     const sorted = [...r.times].sort((a, b) => a - b);
-    const gemm = r.gemm as (GemmProvider & { threads?: number }) | undefined;
+    const gemm = r.gemm as
+      | (GemmProvider & { threads?: number; threadStats?: () => { split: number; workerRan: number; single: number } })
+      | undefined;
+    const ts = gemm?.threads === 2 ? gemm.threadStats?.() : undefined;
     const simd = gemm?.name.startsWith('wasm-simd') ?? false;
     const grew = r.buffers[r.buffers.length - 1]! - r.buffers[0]!;
     return {
@@ -189,7 +194,10 @@ async function main(): Promise<void> {
       gemm: gemm?.name ?? 'none',
       simd,
       simdElementwise: (r.backend as CpuBackend).elementwise?.name ?? 'ts',
+      arena: (r.backend as CpuBackend).arena !== null,
       threads: gemm?.threads ?? 1,
+      /** with 2 threads: products split (and run by the worker) vs kept on one thread by the adaptive choice */
+      threadStats: ts ? `split ${ts.split} (worker ran ${ts.workerRan}), 1-thread ${ts.single}` : undefined,
       medianStepMs: med,
       medianCpuMs: median(r.cpu),
       p10StepMs: sorted[Math.floor(sorted.length * 0.1)]!,
@@ -205,8 +213,9 @@ async function main(): Promise<void> {
       `${row.variant.padEnd(16)} ${row.tokensPerS.toFixed(0).padStart(6)} tok/s  median ${row.medianStepMs.toFixed(1)} ms/step ` +
         `(p10 ${row.p10StepMs.toFixed(1)}, p90 ${row.p90StepMs.toFixed(1)}; cpu ${row.medianCpuMs.toFixed(1)} ms)  x${row.vsFirst.toFixed(3)}\n` +
         `${''.padEnd(17)}backend ${row.backend}, ` +
-        `gemm ${row.gemm} (SIMD ${row.simd ? 'on' : 'off'}, ${row.threads} thread${row.threads > 1 ? 's' : ''}), ` +
-        `elementwise ${row.simdElementwise}, live buffers ${row.liveBuffers} (growth ${row.liveBufferGrowth} over ${steps} steps)`,
+        `gemm ${row.gemm} (SIMD ${row.simd ? 'on' : 'off'}, ${row.threads} thread${row.threads > 1 ? 's' : ''}` +
+        `${row.threadStats ? `: ${row.threadStats}` : ''}), ` +
+        `elementwise ${row.simdElementwise}${row.arena ? ', arena' : ''}, live buffers ${row.liveBuffers} (growth ${row.liveBufferGrowth} over ${steps} steps)`,
     );
   }
   console.log(
