@@ -27,8 +27,9 @@ import { PRESETS } from './presets.js';
 /** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
 const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {
   default: { describe: 'new CpuBackend() (the defaults)', options: () => ({}) },
+  threads1: { describe: 'the arena GEMM on 1 thread', options: () => ({ threads: 1 }) },
   threads2: {
-    describe: 'the arena GEMM on 2 threads (main + 1 worker, per-shape adaptive)',
+    describe: 'the arena GEMM on 2 threads (main + 1 worker, per-shape adaptive; the default on 2+ cores)',
     options: () => ({ threads: 2 }),
   },
   'no-arena': {

@@ -16,7 +16,7 @@ export type {
   UnaryOp,
 } from './backend.js';
 export { UNARY_OPS } from './backend.js';
-export { CpuBackend, type CpuBackendOptions, CpuStorage } from './cpu/cpu-backend.js';
+export { CpuBackend, type CpuBackendOptions, CpuStorage, defaultThreads } from './cpu/cpu-backend.js';
 export { type GemmFn, type GemmProvider, referenceGemm } from './cpu/gemm.js';
 export { createWasmElementwise, type WasmElementwiseProvider } from './cpu/wasm/wasm-elementwise.js';
 export {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MatmulParams, Storage } from '../../backend.js';
-import { CpuBackend, CpuStorage } from '../cpu-backend.js';
+import { CpuBackend, CpuStorage, defaultThreads } from '../cpu-backend.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
 import { sharedArena, WasmArena } from './wasm-arena.js';
 import { wasmSimdSupported } from './wasm-gemm.js';
@@ -20,14 +20,15 @@ function rand(n: number, seed: number): Float32Array {
 describe.runIf(supported)('the wasm tensor arena', () => {
   it('is the default home of float32 CPU tensors; float64, pool: false and arena: false keep ordinary arrays', () => {
     const b = new CpuBackend();
-    expect(b.arena).toBe(sharedArena(1));
+    expect(b.arena).toBe(sharedArena(defaultThreads()));
+    expect(new CpuBackend({ threads: 1 }).arena).toBe(sharedArena(1));
     const s = b.upload(rand(10, 1)) as CpuStorage;
     expect(s.arena).toBe(b.arena);
     expect(s.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(s.data.length).toBe(10);
     expect(b.arena!.ptrOf(s.data as Float32Array)).toBe(s.ptr);
     expect(b.arena!.ptrOf(new Float32Array(10))).toBe(-1);
-    expect(b.gemmProvider.name).toBe('wasm-simd 2x16');
+    expect(b.gemmProvider.name).toBe(defaultThreads() === 2 ? 'wasm-simd 2x16 x2' : 'wasm-simd 2x16');
     for (const opts of [
       { precision: 'float64' as const },
       { pool: false },
@@ -223,5 +224,25 @@ describe.runIf(supported)('the wasm tensor arena', () => {
         for (let i = 0; i < M * N; i += 97) expect(Math.abs(c1[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
       }
     });
+  });
+});
+
+describe('defaultThreads', () => {
+  it('is 2 on a host with 2+ cores, and TINYFORMER_CPU_THREADS overrides it', () => {
+    const prev = process.env.TINYFORMER_CPU_THREADS;
+    try {
+      delete process.env.TINYFORMER_CPU_THREADS;
+      const os = process.getBuiltinModule?.('node:os') as { availableParallelism(): number } | undefined;
+      if (os) expect(defaultThreads()).toBe(os.availableParallelism() >= 2 ? 2 : 1);
+      process.env.TINYFORMER_CPU_THREADS = '1';
+      expect(defaultThreads()).toBe(1);
+      process.env.TINYFORMER_CPU_THREADS = '2';
+      expect(defaultThreads()).toBe(2);
+      process.env.TINYFORMER_CPU_THREADS = 'many';
+      expect([1, 2]).toContain(defaultThreads());
+    } finally {
+      if (prev === undefined) delete process.env.TINYFORMER_CPU_THREADS;
+      else process.env.TINYFORMER_CPU_THREADS = prev;
+    }
   });
 });
