@@ -3,8 +3,8 @@ import * as ew from './ops/elementwise.js';
 import type { TensorLike } from './ops/internal.js';
 import { type MatmulOptions, matmul } from './ops/matmul.js';
 import * as mv from './ops/movement.js';
-import { type Axes, type ReduceOptions, max, mean, sum } from './ops/reduce.js';
-import { type SoftmaxOptions, logSoftmax, softmax } from './ops/nn.js';
+import { logSoftmax, type SoftmaxOptions, softmax } from './ops/nn.js';
+import { type Axes, max, mean, type ReduceOptions, sum } from './ops/reduce.js';
 import type { Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 

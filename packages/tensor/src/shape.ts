@@ -30,7 +30,8 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 export function checkShape(op: string, shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(op, `invalid shape ${formatShape(shape)}: dims must be integers >= 0`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(op, `invalid shape ${formatShape(shape)}: dims must be integers >= 0`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Backend, Storage } from './backend.js';
 import { track } from './engine.js';
 import { TensorError } from './errors.js';
-import { type Shape, formatShape, sizeOf } from './shape.js';
+import { formatShape, type Shape, sizeOf } from './shape.js';
 
 export type DType = 'float32' | 'int32';
 
@@ -98,12 +98,14 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   async item(): Promise<number> {
-    if (this.size !== 1) throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
+    if (this.size !== 1)
+      throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
     return (await this.data())[0]!;
   }
 
   itemSync(): number {
-    if (this.size !== 1) throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
+    if (this.size !== 1)
+      throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
     return this.dataSync()[0]!;
   }
 

@@ -211,6 +211,62 @@ ${cases}
 }`;
 }
 
+function unaryMulFn() {
+  const used = UNARY_CODES.flatMap((op) => UNARY[op].k);
+  const cases = UNARY_CODES.map(
+    (op, i) => `    case ${i}: {
+      for (let i: usize = 0; i < n4; i += 16) {
+        const x = v128.load(xp + i);
+${ind(UNARY[op].body(), '        ')}
+        v128.store(out + i, f32x4.mul(v128.load(yp + i), y));
+      }
+      break;
+    }`,
+  ).join('\n');
+  return `/** out[0:n] = y[0:n] * op(x[0:n]) (a backward rule's dy * f'(x) in one pass), op by index as in unary() */
+export function unaryMul(op: i32, xp: usize, yp: usize, out: usize, n: usize): void {
+  const n4 = ((n + 3) & ~3) * 4;
+${konst(used)}
+  const K64_HI = v128.load64_splat(CONSTS64, 0);
+  const K64_LO = v128.load64_splat(CONSTS64, 8);
+  const K64_LOG2E = v128.load64_splat(CONSTS64, 16);
+  const K64_LN2 = v128.load64_splat(CONSTS64, 24);
+  const K64_G0 = v128.load64_splat(CONSTS64, 32);
+  const K64_G1 = v128.load64_splat(CONSTS64, 40);
+  switch (op) {
+${cases}
+    default:
+      unreachable();
+  }
+}
+
+/** SwiGLU's gate: out = silu(a) b = a b / (1 + exp(-a)) */
+export function swiglu(a: usize, b: usize, out: usize, n: usize): void {
+  const n4 = ((n + 3) & ~3) * 4;
+${konst(EXP_K)}
+  for (let i: usize = 0; i < n4; i += 16) {
+    const x = v128.load(a + i);
+${ind(exp('f32x4.neg(x)', 'a'), '    ')}
+    v128.store(out + i, f32x4.div(f32x4.mul(x, v128.load(b + i)), f32x4.add(k_one, ea)));
+  }
+}
+
+/** SwiGLU backward: s = sigmoid(a); db = g a s; da = g b s (1 + a (1 - s)) */
+export function swigluBackward(a: usize, b: usize, g: usize, da: usize, db: usize, n: usize): void {
+  const n4 = ((n + 3) & ~3) * 4;
+${konst(EXP_K)}
+  for (let i: usize = 0; i < n4; i += 16) {
+    const x = v128.load(a + i);
+${ind(exp('f32x4.neg(x)', 'a'), '    ')}
+    const s = f32x4.div(k_one, f32x4.add(k_one, ea));
+    const gv = v128.load(g + i);
+    const gs = f32x4.mul(gv, s);
+    v128.store(db + i, f32x4.mul(gs, x));
+    v128.store(da + i, f32x4.mul(f32x4.mul(gs, v128.load(b + i)), f32x4.add(k_one, f32x4.mul(x, f32x4.sub(k_one, s)))));
+  }
+}`;
+}
+
 function binaryFn() {
   const OPS = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div' };
   const cases = [];
@@ -356,6 +412,107 @@ ${ind(exp('v128.load(y + off + <usize>j * 4)', 'a'), '        ')}
       }
     }
     for (j = limit; j < cols; j++) store<f32>(out + off + <usize>j * 4, 0);
+  }
+}`;
+}
+
+function lossFns() {
+  return `/**
+ * Per-row cross-entropy: out[r] = logsumexp(logits[r]) - logits[r, t[r]] with the targets t as floats (the caller
+ * has checked them: integers in [0, vocab)). The row max propagates NaN; the exp sum is f32, the log f64.
+ */
+export function crossEntropy(logits: usize, targets: usize, out: usize, rows: i32, vocab: i32): void {
+${konst([...EXP_K, 'ninf', 'zero'])}
+  for (let r = 0; r < rows; r++) {
+    const row = logits + <usize>r * <usize>vocab * 4;
+    let mv = k_ninf;
+    for (let j = 0; j < vocab; j += 4) {
+      const v = v128.load(row + <usize>j * 4);
+      mv = f32x4.max(mv, j + 4 <= vocab ? v : v128.bitselect(v, k_ninf, below(j, vocab)));
+    }
+    const m = hmax(mv);
+    const ms = f32x4.splat(m);
+    let sv = k_zero;
+    for (let j = 0; j < vocab; j += 4) {
+${ind(exp('f32x4.sub(v128.load(row + <usize>j * 4), ms)', 'a'), '      ')}
+      sv = f32x4.add(sv, j + 4 <= vocab ? ea : v128.bitselect(ea, k_zero, below(j, vocab)));
+    }
+    const t = <i32>load<f32>(targets + <usize>r * 4);
+    const lse = <f64>m + Math.log(<f64>hsum(sv));
+    store<f32>(out + <usize>r * 4, <f32>(lse - <f64>load<f32>(row + <usize>t * 4)));
+  }
+}
+
+/** dlogits[r] = dLoss[r] (softmax(logits[r]) - onehot(t[r])); dLoss has 1 or rows entries (dn) */
+export function crossEntropyBackward(logits: usize, targets: usize, dLoss: usize, dn: i32, out: usize, rows: i32, vocab: i32): void {
+${konst([...EXP_K, 'ninf', 'zero'])}
+  for (let r = 0; r < rows; r++) {
+    const off = <usize>r * <usize>vocab * 4;
+    const row = logits + off;
+    const orow = out + off;
+    let mv = k_ninf;
+    for (let j = 0; j < vocab; j += 4) {
+      const v = v128.load(row + <usize>j * 4);
+      mv = f32x4.max(mv, j + 4 <= vocab ? v : v128.bitselect(v, k_ninf, below(j, vocab)));
+    }
+    const ms = f32x4.splat(hmax(mv));
+    let sv = k_zero;
+    for (let j = 0; j < vocab; j += 4) {
+${ind(exp('f32x4.sub(v128.load(row + <usize>j * 4), ms)', 'a'), '      ')}
+      const e = j + 4 <= vocab ? ea : v128.bitselect(ea, k_zero, below(j, vocab));
+      v128.store(orow + <usize>j * 4, e);
+      sv = f32x4.add(sv, e);
+    }
+    const d = load<f32>(dLoss + (dn == 1 ? 0 : <usize>r * 4));
+    const scale = f32x4.splat(<f32>(<f64>d / <f64>hsum(sv)));
+    for (let j = 0; j < vocab; j += 4) v128.store(orow + <usize>j * 4, f32x4.mul(v128.load(orow + <usize>j * 4), scale));
+    const t = <i32>load<f32>(targets + <usize>r * 4);
+    store<f32>(orow + <usize>t * 4, load<f32>(orow + <usize>t * 4) - d);
+  }
+}
+
+/**
+ * Sum over the middle axis of x viewed as [outer, len, inner] -> out [outer, inner], accumulated in f64 (acc:
+ * 2 ceil4(inner) doubles of scratch when inner > 1).
+ */
+export function reduceSum(x: usize, out: usize, outer: i32, len: i32, inner: i32, acc: usize): void {
+  if (inner == 1) {
+    for (let o = 0; o < outer; o++) {
+      const row = x + <usize>o * <usize>len * 4;
+      let lo = f64x2.splat(0);
+      let hi = f64x2.splat(0);
+      for (let j = 0; j < len; j += 4) {
+        const v = v128.load(row + <usize>j * 4);
+        let vl = lo64(v);
+        let vh = hi64(v);
+        if (j + 4 > len) {
+          const mk = below(j, len);
+          vl = v128.and(vl, i64x2.extend_low_i32x4_s(mk));
+          vh = v128.and(vh, i64x2.extend_high_i32x4_s(mk));
+        }
+        lo = f64x2.add(lo, vl);
+        hi = f64x2.add(hi, vh);
+      }
+      store<f32>(out + <usize>o * 4, <f32>hsum64(lo, hi));
+    }
+    return;
+  }
+  const in4 = (inner + 3) & ~3;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < in4; i += 2) v128.store(acc + <usize>i * 8, f64x2.splat(0));
+    const base = x + <usize>o * <usize>len * <usize>inner * 4;
+    for (let k = 0; k < len; k++) {
+      const row = base + <usize>k * <usize>inner * 4;
+      for (let i = 0; i < inner; i += 4) {
+        // lanes past inner read the next row (or padding): they land in acc's padding and are never stored
+        const v = v128.load(row + <usize>i * 4);
+        const a = acc + <usize>i * 8;
+        v128.store(a, f64x2.add(v128.load(a), lo64(v)));
+        v128.store(a, f64x2.add(v128.load(a, 16), hi64(v)), 16);
+      }
+    }
+    const orow = out + <usize>o * <usize>inner * 4;
+    for (let i = 0; i < inner; i++) store<f32>(orow + <usize>i * 4, <f32>load<f64>(acc + <usize>i * 8));
   }
 }`;
 }
@@ -659,7 +816,11 @@ ${HELPERS}
 
 ${unaryFn()}
 
+${unaryMulFn()}
+
 ${binaryFn()}
+
+${lossFns()}
 
 ${softmaxFns()}
 

@@ -3,7 +3,7 @@ import { getBackend } from '../engine.js';
 import { TensorError } from '../errors.js';
 import type { Rng } from '../random.js';
 import { Rng as RngClass } from '../random.js';
-import { type Shape, checkShape, formatShape, sizeOf } from '../shape.js';
+import { checkShape, formatShape, type Shape, sizeOf } from '../shape.js';
 import { type DType, Tensor } from '../tensor.js';
 
 export interface CreateOptions {
@@ -26,12 +26,16 @@ function inferShape(v: NestedArray): number[] {
 
 function flatten(v: NestedArray, shape: number[], dim: number, out: number[]): void {
   if (dim === shape.length) {
-    if (typeof v !== 'number') throw new TensorError('tensor', `ragged nested array: expected a number at depth ${dim}`);
+    if (typeof v !== 'number')
+      throw new TensorError('tensor', `ragged nested array: expected a number at depth ${dim}`);
     out.push(v);
     return;
   }
   if (!Array.isArray(v) || v.length !== shape[dim]) {
-    throw new TensorError('tensor', `ragged nested array: expected length ${shape[dim]} at depth ${dim} (shape ${formatShape(shape)})`);
+    throw new TensorError(
+      'tensor',
+      `ragged nested array: expected length ${shape[dim]} at depth ${dim} (shape ${formatShape(shape)})`,
+    );
   }
   for (const x of v as readonly NestedArray[]) flatten(x, shape, dim + 1, out);
 }
@@ -61,7 +65,10 @@ export function tensor(values: ArrayLike<number> | NestedArray, shape?: Shape, o
   if (shape) {
     checkShape('tensor', shape);
     if (sizeOf(shape) !== flat.length) {
-      throw new TensorError('tensor', `${flat.length} values do not fill shape ${formatShape(shape)} (needs ${sizeOf(shape)})`);
+      throw new TensorError(
+        'tensor',
+        `${flat.length} values do not fill shape ${formatShape(shape)} (needs ${sizeOf(shape)})`,
+      );
     }
     finalShape = [...shape];
   }
@@ -112,7 +119,8 @@ export function arange(start: number, stop?: number, step = 1, opts: CreateOptio
     stop = start;
     start = 0;
   }
-  if (step === 0 || !Number.isFinite(step)) throw new TensorError('arange', `step must be finite and non-zero, got ${step}`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new TensorError('arange', `step must be finite and non-zero, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;

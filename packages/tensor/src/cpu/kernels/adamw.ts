@@ -1,8 +1,15 @@
-import type { FloatArray } from './float-array.js';
 import type { AdamWParams } from '../../backend.js';
+import type { FloatArray } from './float-array.js';
 
 /** In-place AdamW (Loshchilov & Hutter): decay is applied to the weights directly, not through the gradient. */
-export function adamwKernel(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, n: number, h: AdamWParams): void {
+export function adamwKernel(
+  p: FloatArray,
+  g: FloatArray,
+  m: FloatArray,
+  v: FloatArray,
+  n: number,
+  h: AdamWParams,
+): void {
   const { lr, beta1, beta2, eps, weightDecay, step, gradScale } = h;
   const bc1 = 1 - beta1 ** step;
   const bc2 = 1 - beta2 ** step;

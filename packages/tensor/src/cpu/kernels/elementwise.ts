@@ -93,8 +93,9 @@ const BIN_FNS: Record<BinaryOp, BinFn> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: (a, b) => a ** b,
-  maximum: (a, b) => (a !== a || b !== b ? Number.NaN : a > b ? a : b),
-  minimum: (a, b) => (a !== a || b !== b ? Number.NaN : a < b ? a : b),
+  // Math.max/min return NaN when either side is NaN: the IEEE semantics we want
+  maximum: (a, b) => Math.max(a, b),
+  minimum: (a, b) => Math.min(a, b),
   eq: (a, b) => (a === b ? 1 : 0),
   gt: (a, b) => (a > b ? 1 : 0),
 };
@@ -115,13 +116,13 @@ export function binaryKernel(
   const n = out.length;
   const na = a.length;
   const nb = b.length;
-  if (na === n && nb === n) return sameShape(op, a, b, out, n);
-  if (nb === 1) return scalarRight(op, a, b[0]!, out, n, na === n);
-  if (na === 1 && nb === n) return scalarLeft(op, a[0]!, b, out, n);
+  if (na === n && nb === n) sameShape(op, a, b, out, n);
+  else if (nb === 1) scalarRight(op, a, b[0]!, out, n, na === n);
+  else if (na === 1 && nb === n) scalarLeft(op, a[0]!, b, out, n);
   // b broadcast along leading dims as a trailing block (bias add, row scale)
-  if (na === n && n % nb === 0 && isTrailing(bShape, outShape)) return rowRight(op, a, b, out, n, nb);
-  if (nb === n && n % na === 0 && isTrailing(aShape, outShape)) return rowLeft(op, a, b, out, n, na);
-  general(BIN_FNS[op], a, aShape, b, bShape, outShape, out);
+  else if (na === n && n % nb === 0 && isTrailing(bShape, outShape)) rowRight(op, a, b, out, n, nb);
+  else if (nb === n && n % na === 0 && isTrailing(aShape, outShape)) rowLeft(op, a, b, out, n, na);
+  else general(BIN_FNS[op], a, aShape, b, bShape, outShape, out);
 }
 
 /** true when `shape` (right-aligned) equals the trailing dims of `outShape` after dropping leading 1s */

@@ -1,7 +1,14 @@
-import type { FloatArray } from './float-array.js';
 import { TensorError } from '../../errors.js';
+import type { FloatArray } from './float-array.js';
 
-export function gatherKernel(table: FloatArray, vocab: number, dim: number, indices: FloatArray, n: number, out: FloatArray): void {
+export function gatherKernel(
+  table: FloatArray,
+  vocab: number,
+  dim: number,
+  indices: FloatArray,
+  n: number,
+  out: FloatArray,
+): void {
   for (let i = 0; i < n; i++) {
     const v = indices[i]!;
     if (!(v >= 0 && v < vocab) || v !== Math.floor(v)) {
@@ -11,7 +18,14 @@ export function gatherKernel(table: FloatArray, vocab: number, dim: number, indi
   }
 }
 
-export function scatterAddKernel(src: FloatArray, n: number, dim: number, indices: FloatArray, vocab: number, out: FloatArray): void {
+export function scatterAddKernel(
+  src: FloatArray,
+  n: number,
+  dim: number,
+  indices: FloatArray,
+  vocab: number,
+  out: FloatArray,
+): void {
   out.fill(0);
   for (let i = 0; i < n; i++) {
     const v = indices[i]!;

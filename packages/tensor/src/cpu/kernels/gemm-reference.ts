@@ -1,4 +1,4 @@
-import { type FloatArray, allocLike } from './float-array.js';
+import { allocLike, type FloatArray } from './float-array.js';
 /**
  * Plain-TypeScript matmul: C[M,N] = op(A) op(B), row-major, op = optional transpose. The readable oracle for
  * the fast kernels and the fallback where WebAssembly SIMD is missing. Operands are first brought to A:[M,K],

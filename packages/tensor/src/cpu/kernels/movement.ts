@@ -1,5 +1,5 @@
-import type { FloatArray } from './float-array.js';
 import { stridesOf } from '../../shape.js';
+import type { FloatArray } from './float-array.js';
 
 export function permuteKernel(x: FloatArray, shape: readonly number[], perm: readonly number[], out: FloatArray): void {
   const rank = shape.length;
@@ -81,7 +81,12 @@ export function boxCopy(
   }
 }
 
-export function concatKernel(xs: readonly FloatArray[], shapes: readonly (readonly number[])[], axis: number, out: FloatArray): void {
+export function concatKernel(
+  xs: readonly FloatArray[],
+  shapes: readonly (readonly number[])[],
+  axis: number,
+  out: FloatArray,
+): void {
   // view every input as [outer, len_i * inner]; the output interleaves their rows
   let outer = 1;
   for (let i = 0; i < axis; i++) outer *= shapes[0]![i]!;

@@ -1,8 +1,15 @@
-import type { FloatArray } from './float-array.js';
 import type { ReduceOp } from '../../backend.js';
+import type { FloatArray } from './float-array.js';
 
 /** Reduces x viewed as [outer, len, inner] over the middle axis into out [outer, inner]. Sums accumulate in f64. */
-export function reduceKernel(op: ReduceOp, x: FloatArray, out: FloatArray, outer: number, len: number, inner: number): void {
+export function reduceKernel(
+  op: ReduceOp,
+  x: FloatArray,
+  out: FloatArray,
+  outer: number,
+  len: number,
+  inner: number,
+): void {
   if (op === 'sum') {
     if (inner === 1) {
       for (let o = 0; o < outer; o++) {
