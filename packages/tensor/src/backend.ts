@@ -160,6 +160,12 @@ export interface FusedKernels {
   mergeHeads?(xs: readonly Storage[], p: HeadsParams): Storage;
   /** RoPE (see RopeParams); with `inverse` it is its own backward */
   rope?(x: Storage, p: RopeParams): Storage;
+  /** y * op(x) elementwise in one pass: a backward rule's dy * f'(x) (e.g. op = 'geluGrad') */
+  unaryMul?(op: UnaryOp, x: Storage, y: Storage, size: number): Storage;
+  /** SwiGLU's gate: silu(a) * b */
+  swiglu?(a: Storage, b: Storage, size: number): Storage;
+  /** its backward for upstream dy: db = dy * silu(a), da = dy * b * silu'(a) */
+  swigluBackward?(a: Storage, b: Storage, dy: Storage, size: number): { da: Storage; db: Storage };
 }
 
 export interface AdamWParams {

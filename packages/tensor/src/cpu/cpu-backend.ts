@@ -18,8 +18,8 @@ import { sizeOf } from '../shape.js';
 import type { GemmProvider } from './gemm.js';
 import { adamwKernel } from './kernels/adamw.js';
 import { mergeHeadsKernel, ropeKernel, ropeTable, splitHeadsKernel } from './kernels/attention.js';
-import { crossEntropyBackwardKernel, crossEntropyKernel } from './kernels/cross-entropy.js';
-import { binaryKernel, isTrailing, unaryKernel } from './kernels/elementwise.js';
+import { checkTargets, crossEntropyBackwardKernel, crossEntropyKernel } from './kernels/cross-entropy.js';
+import { binaryKernel, isTrailing, swigluBackwardKernel, swigluKernel, unaryKernel } from './kernels/elementwise.js';
 import type { FloatArray } from './kernels/float-array.js';
 import { gatherKernel, scatterAddKernel } from './kernels/gather.js';
 import { gemmReference } from './kernels/gemm-reference.js';
@@ -342,7 +342,15 @@ export class CpuBackend implements Backend {
 
   reduce(op: ReduceOp, x: Storage, outer: number, len: number, inner: number): Storage {
     const out = this.alloc(outer * inner);
-    reduceKernel(op, this.d(x), out.data, outer, len, inner);
+    const xd = this.d(x);
+    const ar = op === 'sum' && outer * len * inner > 0 ? this.inArena(out, x) : null;
+    const done =
+      ar &&
+      this.scratch(ar, inner > 1 ? 2 * Math.ceil(inner / 4) * 4 : 16, (acc) => {
+        ar.exp.reduceSum((x as CpuStorage).ptr, out.ptr, outer, len, inner, acc);
+        return true;
+      });
+    if (!done) reduceKernel(op, xd, out.data, outer, len, inner);
     return out;
   }
 
@@ -496,7 +504,13 @@ export class CpuBackend implements Backend {
       crossEntropy: (logits: Storage, targets: Storage, rows: number, vocab: number) => {
         const out = this.alloc(rows);
         try {
-          crossEntropyKernel(this.d(logits), this.d(targets), out.data, rows, vocab);
+          const ar = this.inArena(out, logits, targets);
+          if (ar && rows > 0) {
+            checkTargets(this.d(targets), rows, vocab);
+            ar.exp.crossEntropy(ptr(logits), ptr(targets), out.ptr, rows, vocab);
+          } else {
+            crossEntropyKernel(this.d(logits), this.d(targets), out.data, rows, vocab);
+          }
         } catch (e) {
           this.dispose(out);
           throw e;
@@ -505,8 +519,49 @@ export class CpuBackend implements Backend {
       },
       crossEntropyBackward: (logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number) => {
         const out = this.alloc(rows * vocab);
-        crossEntropyBackwardKernel(this.d(logits), this.d(targets), this.d(dLoss), out.data, rows, vocab);
+        try {
+          const ar = this.inArena(out, logits, targets, dLoss);
+          if (ar && rows > 0) {
+            checkTargets(this.d(targets), rows, vocab);
+            const dn = this.d(dLoss).length === 1 ? 1 : rows;
+            ar.exp.crossEntropyBackward(ptr(logits), ptr(targets), ptr(dLoss), dn, out.ptr, rows, vocab);
+          } else {
+            crossEntropyBackwardKernel(this.d(logits), this.d(targets), this.d(dLoss), out.data, rows, vocab);
+          }
+        } catch (e) {
+          this.dispose(out);
+          throw e;
+        }
         return out;
+      },
+      unaryMul: (op: UnaryOp, x: Storage, y: Storage, size: number) => {
+        const out = this.alloc(size);
+        const ar = this.inArena(out, x, y);
+        const code = UNARY_CODE.get(op);
+        if (ar && code !== undefined && !KEEP_EXACT.has(op)) {
+          ar.exp.unaryMul(code, ptr(x), ptr(y), out.ptr, size);
+        } else {
+          unaryKernel(op, this.d(x), out.data, size);
+          const yd = this.d(y);
+          const o = out.data;
+          for (let i = 0; i < size; i++) o[i] = yd[i]! * o[i]!;
+        }
+        return out;
+      },
+      swiglu: (a: Storage, b: Storage, size: number) => {
+        const out = this.alloc(size);
+        const ar = this.inArena(out, a, b);
+        if (ar) ar.exp.swiglu(ptr(a), ptr(b), out.ptr, size);
+        else swigluKernel(this.d(a), this.d(b), out.data, size);
+        return out;
+      },
+      swigluBackward: (a: Storage, b: Storage, dy: Storage, size: number) => {
+        const da = this.alloc(size);
+        const db = this.alloc(size);
+        const ar = this.inArena(da, db, a, b, dy);
+        if (ar) ar.exp.swigluBackward(ptr(a), ptr(b), ptr(dy), da.ptr, db.ptr, size);
+        else swigluBackwardKernel(this.d(a), this.d(b), this.d(dy), da.data, db.data, size);
+        return { da, db };
       },
       rmsnormForward: (x: Storage, g: Storage | null, p: NormForwardParams) => {
         const y = this.alloc(p.rows * p.dim);

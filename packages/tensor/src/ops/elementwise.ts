@@ -1,7 +1,7 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { broadcastShapes } from '../shape.js';
+import { broadcastShapes, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, composite, record, type TensorLike, toTensor, wrap } from './internal.js';
+import { backendOf, composite, record, type TensorLike, toTensor, willRecord, wrap } from './internal.js';
 
 /** Elementwise binary op with NumPy broadcasting; numbers are scalars. */
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
@@ -34,6 +34,20 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
   const backend = backendOf(op, x);
   const out = wrap(backend, backend.unary(op, x.storage, x.size), x.shape);
   return record(op, [x], out);
+}
+
+/**
+ * y * op(x) elementwise, one fused pass where the backend has `unaryMul` (backward rules: dy * f'(x) with
+ * op = 'geluGrad', 'siluGrad' or 'step'). Recorded as the product of primitives when autograd is watching, so it
+ * stays differentiable.
+ */
+export function unaryMul(op: UnaryOp, x: Tensor, y: Tensor): Tensor {
+  const backend = backendOf('unaryMul', x, y);
+  const k = backend.fused.unaryMul;
+  if (k && !willRecord([x, y]) && sameShape(x.shape, y.shape) && x.dtype === y.dtype) {
+    return wrap(backend, k(op, x.storage, y.storage, x.size), x.shape);
+  }
+  return composite([x, y], () => binary('mul', y, unary(op, x)));
 }
 
 export const neg = (x: Tensor): Tensor => unary('neg', x);

@@ -46,6 +46,7 @@ import {
   softmaxBackwardRef,
   softmaxRef,
   splitHeadsRef,
+  swigluRef,
   unaryRef,
 } from './reference.js';
 
@@ -989,6 +990,55 @@ export function describeBackendConformance(
               const back = await h.get(h.own(k(h.up(got), { ...p, inverse: true })), n);
               expectClose(back, x, scaledBound(ref.mag, 16 * tol, 0), `${label}: inverse(rope(x)) = x`);
             }
+          }
+        }),
+      );
+
+      it(
+        'unaryMul: y * op(x) for the derivative ops and the activations',
+        run(830, async (h, rng, b, ctx) => {
+          const k = b.fused.unaryMul;
+          if (!k) return ctx.skip('no fused unaryMul');
+          for (const op of ['geluGrad', 'siluGrad', 'step', 'gelu', 'silu', 'sigmoid', 'square', 'neg'] as UnaryOp[]) {
+            for (const n of [1, 7, 300]) {
+              const x = randomFloats(rng, n, -6, 6);
+              const y = randomFloats(rng, n, -2, 2);
+              h.dirty(n);
+              const got = await h.get(h.own(k(op, h.up(x), h.up(y), n)), n);
+              const ref = Float64Array.from(x, (v, i) => unaryRef(op, v) * y[i]!);
+              // the unary op's bound (as in the unary tests) times |y|, plus the product's rounding
+              const scale = ref.map(
+                (_r, i) => (Math.abs(unaryRef(op, x[i]!)) + 1) * (1 + Math.abs(x[i]!)) * Math.abs(y[i]!),
+              );
+              expectClose(got, ref, scaledBound(scale, 20 * tol), `unaryMul ${op} n ${n}`);
+            }
+          }
+        }),
+      );
+
+      it(
+        "swiglu and swigluBackward: silu(a) b, db = dy silu(a), da = dy b silu'(a)",
+        run(831, async (h, rng, b, ctx) => {
+          const kf = b.fused.swiglu;
+          const kb = b.fused.swigluBackward;
+          if (!kf || !kb) return ctx.skip('no fused swiglu');
+          for (const n of [1, 5, 257, 4099]) {
+            const a = randomFloats(rng, n, -8, 8);
+            const v = randomFloats(rng, n, -2, 2);
+            const dy = randomFloats(rng, n, -2, 2);
+            const ref = swigluRef(a, v, dy);
+            const bound = (vals: Float64Array) =>
+              scaledBound(
+                vals.map((r, i) => Math.abs(r) + (1 + Math.abs(a[i]!)) * Math.abs(v[i]!) * 1e-2),
+                16 * tol,
+              );
+            h.dirty(n);
+            expectClose(await h.get(h.own(kf(h.up(a), h.up(v), n)), n), ref.y, bound(ref.y), `swiglu n ${n}`);
+            const { da, db } = kb(h.up(a), h.up(v), h.up(dy), n);
+            h.own(da);
+            h.own(db);
+            expectClose(await h.get(da, n), ref.da, bound(ref.da), `swigluBackward da n ${n}`);
+            expectClose(await h.get(db, n), ref.db, bound(ref.db), `swigluBackward db n ${n}`);
           }
         }),
       );

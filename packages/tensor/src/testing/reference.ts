@@ -532,3 +532,17 @@ export function ropeRef(x: Values, p: RopeParams): { values: Float64Array; mag: 
       }
   return { values, mag };
 }
+
+/** SwiGLU's gate silu(a) b and its backward (db = dy silu(a), da = dy b silu'(a)) by their definitions */
+export function swigluRef(a: Values, b: Values, dy: Values): { y: Float64Array; da: Float64Array; db: Float64Array } {
+  const n = a.length;
+  const y = new Float64Array(n);
+  const da = new Float64Array(n);
+  const db = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = unaryRef('silu', a[i]!) * b[i]!;
+    db[i] = dy[i]! * unaryRef('silu', a[i]!);
+    da[i] = dy[i]! * b[i]! * unaryRef('siluGrad', a[i]!);
+  }
+  return { y, da, db };
+}

@@ -7,6 +7,11 @@ function checkTarget(t: number, r: number, vocab: number): void {
   }
 }
 
+/** throws (as the kernels do) for the first target that is not an integer in [0, vocab) */
+export function checkTargets(targets: FloatArray, rows: number, vocab: number): void {
+  for (let r = 0; r < rows; r++) checkTarget(targets[r]!, r, vocab);
+}
+
 /** max of one row (NaN wins, so a NaN logit gives a NaN loss instead of being skipped) */
 function rowMax(x: FloatArray, base: number, n: number): number {
   let m = Number.NEGATIVE_INFINITY;

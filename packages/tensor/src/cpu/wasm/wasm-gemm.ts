@@ -58,7 +58,21 @@ export interface KernelExports {
     transB: number,
   ): void;
   unary(op: number, x: number, out: number, n: number): void;
+  unaryMul(op: number, x: number, y: number, out: number, n: number): void;
+  swiglu(a: number, b: number, out: number, n: number): void;
+  swigluBackward(a: number, b: number, g: number, da: number, db: number, n: number): void;
   binary(op: number, mode: number, a: number, b: number, out: number, n: number, nb: number): void;
+  crossEntropy(logits: number, targets: number, out: number, rows: number, vocab: number): void;
+  crossEntropyBackward(
+    logits: number,
+    targets: number,
+    dLoss: number,
+    dn: number,
+    out: number,
+    rows: number,
+    vocab: number,
+  ): void;
+  reduceSum(x: number, out: number, outer: number, len: number, inner: number, acc: number): void;
   softmax(x: number, out: number, rows: number, cols: number, tq: number, log: number): void;
   softmaxBackward(y: number, dy: number, out: number, rows: number, cols: number, tq: number, log: number): void;
   rmsnormForward(x: number, g: number, y: number, rstd: number, rows: number, dim: number, eps: number): void;
