@@ -64,9 +64,10 @@ export const ELEMENTWISE_RULES: Record<string, BackwardFn> = {
   sqrt: unaryRule((g, _x, y) => t.div(t.mul(g, 0.5), y)),
   rsqrt: unaryRule((g, x, y) => t.mul(g, t.mul(t.div(y, x), -0.5))),
   tanh: unaryRule((g, _x, y) => t.mul(g, t.sub(1, t.square(y)))),
-  gelu: unaryRule((g, x) => t.mul(g, t.unary('geluGrad', x))),
-  silu: unaryRule((g, x) => t.mul(g, t.unary('siluGrad', x))),
-  relu: unaryRule((g, x) => t.mul(g, t.unary('step', x))),
+  // dy * f'(x) in one pass where the backend fuses it (unaryMul), else the product of the two primitives
+  gelu: unaryRule((g, x) => t.unaryMul('geluGrad', x, g)),
+  silu: unaryRule((g, x) => t.unaryMul('siluGrad', x, g)),
+  relu: unaryRule((g, x) => t.unaryMul('step', x, g)),
   sigmoid: unaryRule((g, _x, y) => t.mul(g, t.mul(y, t.sub(1, y)))),
   abs: unaryRule((g, x) => t.mul(g, t.sub(t.unary('step', x), t.unary('step', t.neg(x))))),
   square: unaryRule((g, x) => t.mul(g, t.mul(x, 2))),
