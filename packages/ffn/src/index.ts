@@ -1,4 +1,4 @@
 export { defaultHiddenDim, FFN_KINDS, type FfnConfig, type FfnKind } from './config.js';
 export { createFfn, type FeedForward } from './create-ffn.js';
 export { type FfnInit, MLP } from './mlp.js';
-export { SwiGLU } from './swiglu.js';
+export { SwiGLU, swiglu } from './swiglu.js';
