@@ -44,6 +44,10 @@ const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOpti
     describe: 'attention head split/merge and RoPE through the composite path',
     options: () => ({ disableFused: ['splitHeads', 'mergeHeads', 'rope'] }),
   },
+  'no-act-fusion': {
+    describe: "SwiGLU gate and activation backward (dy * f'(x)) as separate primitive passes",
+    options: () => ({ disableFused: ['unaryMul', 'swiglu', 'swigluBackward'] }),
+  },
   composite: { describe: 'no fused kernels at all', options: () => ({ fused: false }) },
 };
 
