@@ -90,7 +90,10 @@ function corpus(kind: string, vocabSize: number, n: number): { data: Int32Array;
 }
 
 async function main(): Promise<void> {
+  // `pnpm bench -- --steps 10` passes the separator through
+  const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   const { values } = parseArgs({
+    args,
     options: {
       recipe: { type: 'string', default: 'default' },
       steps: { type: 'string', default: '30' },
