@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MatmulParams, Storage } from '../../backend.js';
 import { CpuBackend, CpuStorage, defaultThreads } from '../cpu-backend.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
-import { sharedArena, WasmArena } from './wasm-arena.js';
+import { blockFloats, sharedArena, WasmArena } from './wasm-arena.js';
 import { wasmSimdSupported } from './wasm-gemm.js';
 
 const supported = wasmSimdSupported() && typeof SharedArrayBuffer === 'function';
@@ -224,6 +224,31 @@ describe.runIf(supported)('the wasm tensor arena', () => {
         for (let i = 0; i < M * N; i += 97) expect(Math.abs(c1[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
       }
     });
+  });
+});
+
+describe('arena block sizes', () => {
+  it('pad by at least 4 floats, align to 16 floats and waste at most 25% above 256 floats', () => {
+    for (let n = 1; n < 100_000; n += 1 + Math.floor(n / 7)) {
+      const cap = blockFloats(n);
+      expect(cap).toBeGreaterThanOrEqual(n + 4);
+      expect(cap % 16).toBe(0);
+      if (n > 256) expect(cap).toBeLessThanOrEqual(Math.ceil((n + 4) * 1.25) + 16);
+    }
+  });
+
+  it.runIf(supported)('shapes that change every call reuse freed blocks instead of growing memory', () => {
+    const arena = new WasmArena({ threads: 1 });
+    // decoding without a KV cache: every step allocates a little more than the last, then frees it all
+    const step = (len: number) => {
+      const blocks = [len * 128, len * len * 4, len * 512].map((n) => arena.alloc(n)!);
+      for (const b of blocks) arena.release(b.ptr, b.cap);
+    };
+    for (let len = 1; len <= 64; len++) step(len);
+    const after64 = arena.memoryBytes;
+    for (let len = 65; len <= 256; len++) step(len);
+    // one step at 256 needs about 1 MiB; exact-size free lists needed the sum over all lengths (about 45 MiB)
+    expect(arena.memoryBytes - after64).toBeLessThan(8 * 2 ** 20);
   });
 });
 

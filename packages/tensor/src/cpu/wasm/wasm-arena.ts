@@ -15,6 +15,19 @@ import {
 } from './wasm-gemm.js';
 
 /**
+ * The padded block size (in floats) for a tensor of n floats: at least n + 4, a multiple of 16, and above 256 floats
+ * rounded up to one of 4 sizes per power of two (at most 25% waste). The rounding lets workloads whose shapes change
+ * every call (decoding token by token, evaluation on another batch size) reuse freed blocks of nearby sizes; with
+ * exact sizes each new shape took fresh memory, and sampling 300 tokens without the KV cache grew to 2.7 GB.
+ */
+export function blockFloats(n: number): number {
+  const need = Math.ceil((n + 4) / 16) * 16;
+  if (need <= 256) return need;
+  const step = 2 ** Math.floor(Math.log2(need)) / 4;
+  return Math.ceil(need / step) * step;
+}
+
+/**
  * The CPU backend's tensor arena (docs/cpu-simd.md §8.2): float32 tensors are Float32Array views into one shared
  * WebAssembly.Memory that the kernel module (GEMM + SIMD elementwise) works on in place, so a matmul copies nothing
  * and an elementwise pass runs as wasm SIMD on the tensors themselves (about 10x a JS loop over a Float32Array).
@@ -73,7 +86,7 @@ export class WasmArena {
    * come from never-used memory (zeros). Null when the arena would pass its limit.
    */
   alloc(n: number): { data: Float32Array; ptr: number; cap: number; fresh: boolean } | null {
-    const cap = Math.ceil((n + 4) / 16) * 16;
+    const cap = blockFloats(n);
     const list = this.free.get(cap);
     let ptr = list?.pop();
     let fresh = false;
