@@ -269,7 +269,15 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
       emaTime = emaTime === 0 ? dt : 0.9 * emaTime + 0.1 * dt;
       const tps = tokensPerStep / dt;
       progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
-      const line: Record<string, unknown> = { step, loss: r.loss, lr: r.lr, tokens_per_s: tps, grad_norm: r.gradNorm };
+      const line: Record<string, unknown> = {
+        step,
+        loss: r.loss,
+        lr: r.lr,
+        tokens_per_s: tps,
+        grad_norm: r.gradNorm,
+        // the backend's live buffers after the step: flat over a healthy run, on every backend
+        live_buffers: trainer.backend.memory().buffers,
+      };
       if (r.skipped) {
         line.skipped = true;
         progress.break();
