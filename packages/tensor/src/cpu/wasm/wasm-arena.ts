@@ -5,6 +5,7 @@ import {
   align64,
   createGemmCore,
   type GemmCore,
+  gemmEdgeCase,
   type KernelExports,
   kernelModule,
   PAGE,
@@ -180,14 +181,7 @@ function arenaGemmProvider(arena: WasmArena): ArenaGemmProvider {
     transA: boolean,
     transB: boolean,
   ): void => {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-      C.fill(0, cOff, cOff + M * N);
-      return;
-    }
-    if (aOff + M * K > A.length || bOff + K * N > B.length || cOff + M * N > C.length) {
-      throw new RangeError(`matmul operands too short for [${M}, ${K}] x [${K}, ${N}] at the given offsets`);
-    }
+    if (gemmEdgeCase(A, aOff, B, bOff, C, cOff, M, K, N)) return;
     const temps: { ptr: number; cap: number }[] = [];
     const pa = place(A, aOff, M * K, temps, true);
     const pb = place(B, bOff, K * N, temps, true);

@@ -353,6 +353,32 @@ export function createGemmCore(
 }
 
 /**
+ * The argument checks every GEMM entry point shares: throws on operands too short for the product; handles an empty
+ * product (nothing to write) and K = 0 (C is zeros). Returns true when nothing is left to compute.
+ */
+export function gemmEdgeCase(
+  A: Float32Array,
+  aOff: number,
+  B: Float32Array,
+  bOff: number,
+  C: Float32Array,
+  cOff: number,
+  M: number,
+  K: number,
+  N: number,
+): boolean {
+  if (M <= 0 || N <= 0) return true;
+  if (aOff + M * K > A.length || bOff + K * N > B.length || cOff + M * N > C.length) {
+    throw new RangeError(`matmul operands too short for [${M}, ${K}] x [${K}, ${N}] at the given offsets`);
+  }
+  if (K <= 0) {
+    C.fill(0, cOff, cOff + M * N);
+    return true;
+  }
+  return false;
+}
+
+/**
  * WASM SIMD GEMM (AssemblyScript, 2x16 register tile, packed MC/KC/NC blocking) with its own linear memory:
  * operands are copied in per call (a few % of kernel time), which keeps tensors plain Float32Arrays. (The CPU
  * backend's default provider works on tensors that already live in wasm memory: see wasm-arena.ts.)
@@ -409,14 +435,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     transA: boolean,
     transB: boolean,
   ): void => {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-      C.fill(0, cOff, cOff + M * N);
-      return;
-    }
-    if (aOff + M * K > A.length || bOff + K * N > B.length || cOff + M * N > C.length) {
-      throw new RangeError(`matmul operands too short for [${M}, ${K}] x [${K}, ${N}] at the given offsets`);
-    }
+    if (gemmEdgeCase(A, aOff, B, bOff, C, cOff, M, K, N)) return;
     const pa = dataBase;
     const pb = align64(pa + 4 * M * K);
     const pc = align64(pb + 4 * K * N);
