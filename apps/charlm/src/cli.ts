@@ -50,6 +50,7 @@ model:
   --placement <p>          pre | post
   --eps <x>                norm epsilon
   --no-affine              norms without learned scale/shift
+  --no-norm-bias           LayerNorm without the learned shift (nanoGPT's bias=False)
   --ffn <kind>             swiglu | gelu     --hidden <n>  FFN hidden width
   --positional <kind>      rope | learned
   --untied                 separate LM head (default: tied to the embedding)
@@ -104,6 +105,7 @@ const OPTIONS = {
   placement: { type: 'string' },
   eps: { type: 'string' },
   'no-affine': { type: 'boolean' },
+  'no-norm-bias': { type: 'boolean' },
   ffn: { type: 'string' },
   hidden: { type: 'string' },
   positional: { type: 'string' },
@@ -156,6 +158,7 @@ const ALLOWED: Record<string, readonly string[]> = {
     'placement',
     'eps',
     'no-affine',
+    'no-norm-bias',
     'ffn',
     'hidden',
     'positional',
@@ -243,6 +246,7 @@ function trainSettings(values: Values, base?: TrainSettings): { preset: PresetNa
   if (values.placement !== undefined) norm.placement = values.placement;
   if (values.eps !== undefined) norm.eps = num(values, 'eps', 0, 'posnum');
   if (values['no-affine']) norm.affine = false;
+  if (values['no-norm-bias']) norm.bias = false;
   if (Object.keys(norm).length > 0) m.norm = norm;
   if (values.ffn !== undefined || values.hidden !== undefined) {
     m.ffn = {

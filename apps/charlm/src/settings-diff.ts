@@ -25,6 +25,7 @@ export const SETTING_FLAGS: Record<string, string> = {
   'norm.placement': '--placement',
   'norm.eps': '--eps',
   'norm.affine': '--no-affine',
+  'norm.bias': '--no-norm-bias',
   'ffn.kind': '--ffn',
   'ffn.hiddenDim': '--hidden',
   positional: '--positional',

@@ -186,6 +186,20 @@ describe('wiring', () => {
 });
 
 describe('parameter counts', () => {
+  it("nanoGPT's baby GPT (LayerNorm without bias, GELU, learned positions, tied) has its 804,096 parameters", () => {
+    const m = new DecoderLM({
+      vocabSize: 65,
+      contextLength: 64,
+      dModel: 128,
+      nLayers: 4,
+      nHeads: 4,
+      norm: { kind: 'layernorm', bias: false },
+      ffn: { kind: 'gelu' },
+      positional: 'learned',
+    });
+    expect(m.parameterCount()).toBe(804_096);
+  });
+
   const cases: { name: string; config: ModelConfigInput; count: number; names?: string[] }[] = [
     {
       // per block: norm1 8 + qkv 3*8*8 + proj 8*8 + norm2 8 + swiglu 3*8*24 = 848; wte 80; finalNorm 8
