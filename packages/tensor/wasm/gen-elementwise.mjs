@@ -73,6 +73,11 @@ const EXP_K = ['one', 'hi', 'lo', 'log2e', 'magic', 'ln2hi', 'ln2lo', 'p0', 'p1'
 const konst = (names, ind = '  ') =>
   [...new Set(names)].map((n) => `${ind}const k_${n} = v128.load32_splat(CONSTS, ${NAMES.indexOf(n) * 4});`).join('\n');
 
+/** the f64 constants of exp64/m2u64, loaded (not v128.const) for the same reason as the f32 ones */
+const KONST64 = ['HI', 'LO', 'LOG2E', 'LN2', 'G0', 'G1']
+  .map((n, i) => `  const K64_${n} = v128.load64_splat(CONSTS64, ${i * 8});`)
+  .join('\n');
+
 /** statements computing `e<s> = exp(x)` for the v128 expression x (needs the EXP_K constants) */
 const exp = (x, s) => [
   `const xc${s} = f32x4.pmax(f32x4.pmin(${x}, k_hi), k_lo);`,
@@ -196,13 +201,7 @@ ${ind(UNARY[op].body(), '        ')}
 export function unary(op: i32, xp: usize, out: usize, n: usize): void {
   const n4 = ((n + 3) & ~3) * 4;
 ${konst(used)}
-  // f64 constants of exp64/m2u64, loaded (not v128.const) for the same reason as the f32 ones
-  const K64_HI = v128.load64_splat(CONSTS64, 0);
-  const K64_LO = v128.load64_splat(CONSTS64, 8);
-  const K64_LOG2E = v128.load64_splat(CONSTS64, 16);
-  const K64_LN2 = v128.load64_splat(CONSTS64, 24);
-  const K64_G0 = v128.load64_splat(CONSTS64, 32);
-  const K64_G1 = v128.load64_splat(CONSTS64, 40);
+${KONST64}
   switch (op) {
 ${cases}
     default:
@@ -227,12 +226,7 @@ ${ind(UNARY[op].body(), '        ')}
 export function unaryMul(op: i32, xp: usize, yp: usize, out: usize, n: usize): void {
   const n4 = ((n + 3) & ~3) * 4;
 ${konst(used)}
-  const K64_HI = v128.load64_splat(CONSTS64, 0);
-  const K64_LO = v128.load64_splat(CONSTS64, 8);
-  const K64_LOG2E = v128.load64_splat(CONSTS64, 16);
-  const K64_LN2 = v128.load64_splat(CONSTS64, 24);
-  const K64_G0 = v128.load64_splat(CONSTS64, 32);
-  const K64_G1 = v128.load64_splat(CONSTS64, 40);
+${KONST64}
   switch (op) {
 ${cases}
     default:
