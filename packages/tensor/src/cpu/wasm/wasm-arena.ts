@@ -1,5 +1,5 @@
 import type { MatmulParams } from '../../backend.js';
-import { type GemmProvider, referenceGemm } from '../gemm.js';
+import { type GemmFn, type GemmProvider, referenceGemm } from '../gemm.js';
 import { GEMM_TILE } from './kernels.gen.js';
 import {
   align64,
@@ -168,19 +168,7 @@ function arenaGemmProvider(arena: WasmArena): ArenaGemmProvider {
     for (const t of temps) arena.release(t.ptr, t.cap);
   };
 
-  const gemm = (
-    A: Float32Array,
-    aOff: number,
-    B: Float32Array,
-    bOff: number,
-    C: Float32Array,
-    cOff: number,
-    M: number,
-    K: number,
-    N: number,
-    transA: boolean,
-    transB: boolean,
-  ): void => {
+  const gemm: GemmFn = (A, aOff, B, bOff, C, cOff, M, K, N, transA, transB) => {
     if (gemmEdgeCase(A, aOff, B, bOff, C, cOff, M, K, N)) return;
     const temps: { ptr: number; cap: number }[] = [];
     const pa = place(A, aOff, M * K, temps, true);

@@ -1,5 +1,5 @@
 import type { MatmulParams } from '../../backend.js';
-import { type GemmProvider, referenceGemm } from '../gemm.js';
+import { type GemmFn, type GemmProvider, referenceGemm } from '../gemm.js';
 import { GEMM_TILE, KERNELS_SIMD_SHARED_WASM, KERNELS_SIMD_WASM } from './kernels.gen.js';
 import { OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
@@ -422,19 +422,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
     return f32;
   };
 
-  const gemm = (
-    A: Float32Array,
-    aOff: number,
-    B: Float32Array,
-    bOff: number,
-    C: Float32Array,
-    cOff: number,
-    M: number,
-    K: number,
-    N: number,
-    transA: boolean,
-    transB: boolean,
-  ): void => {
+  const gemm: GemmFn = (A, aOff, B, bOff, C, cOff, M, K, N, transA, transB) => {
     if (gemmEdgeCase(A, aOff, B, bOff, C, cOff, M, K, N)) return;
     const pa = dataBase;
     const pb = align64(pa + 4 * M * K);
