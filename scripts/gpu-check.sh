@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the WebGPU backend's test suite and benchmark on a machine with an NVIDIA GPU, against the hardware adapter.
 # Dawn (the `webgpu` package) drives the GPU through Vulkan, so this needs the Vulkan loader (libvulkan1) and the
-# NVIDIA Vulkan ICD, which ships with the driver (docs: shared/docs/gpujs.md §6).
+# NVIDIA Vulkan ICD, which ships with the driver (docs/gpujs-backend.md §6).
 #   bash scripts/gpu-check.sh            tests + bench
 #   bash scripts/gpu-check.sh --no-bench tests only
 # Exit status: 0 when the hardware adapter was found and every test passed.

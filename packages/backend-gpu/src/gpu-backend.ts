@@ -73,7 +73,7 @@ type Arg = BufferResult | number;
 /**
  * The gpu.js WebGPU backend. Every op dispatches a pipeline kernel and returns its output buffer at once: after
  * warm-up a built gpu.js WebGPU kernel submits synchronously and `kernel.outputBuffer` is the fresh buffer of
- * that call (gpujs.md §7), so the Backend stays synchronous and nothing is read back until `download`.
+ * that call (docs/gpujs-backend.md §7), so the Backend stays synchronous and nothing is read back until `download`.
  * Create it with `createGpuBackend()`; call `destroy()` when done, or Node never exits (Dawn keeps a thread).
  */
 export class GpuBackend implements Backend {
@@ -83,9 +83,9 @@ export class GpuBackend implements Backend {
   readonly fused: Partial<FusedKernels>;
   readonly stats: GpuBackendStats = { downloads: 0, dispatches: 0, uploads: 0, reclaimed: 0 };
   /**
-   * Backstop only (gpujs.md §4 no. 15): V8 cannot see VRAM, so a storage dropped without dispose() would hold its
-   * buffer until exit. Its buffer is freed when the storage is collected, but it still counts in memory(), so the
-   * leak stays visible.
+   * Backstop only (docs/gpujs-backend.md §4 no. 15): V8 cannot see VRAM, so a storage dropped without dispose()
+   * would hold its buffer until exit. Its buffer is freed when the storage is collected, but it still counts in
+   * memory(), so the leak stays visible.
    */
   private readonly reclaim = new FinalizationRegistry<{ handle: BufferResult | null }>((cell) => {
     if (!cell.handle) return;
@@ -281,8 +281,8 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * Destroys the WebGPU device so Node can exit (gpujs.md §4 no. 14). The device is shared by every gpu.js
-   * kernel in the process, so any other GpuBackend stops working too.
+   * Destroys the WebGPU device so Node can exit (docs/gpujs-backend.md §4 no. 14, §5). The device is shared by
+   * every gpu.js kernel in the process, so any other GpuBackend stops working too.
    */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
@@ -699,7 +699,7 @@ export class GpuBackend implements Backend {
     };
   }
 
-  /** Statistics per row (one thread per row), then one elementwise pass (gpujs.md §3: 10–20x faster). */
+  /** Statistics per row (one thread per row), then one elementwise pass (docs/gpujs-backend.md §3). */
   private normForward(
     x: Storage,
     g: Storage | null,

@@ -1,8 +1,8 @@
 /**
  * Mapping strided index spaces (broadcast, permute, slice, pad, concat) onto gpu.js's 3-D dispatch grid.
  *
- * gpu.js lowers `/` and `%` to f32, which is exact only below 2^24 (gpujs.md §4 no. 6), so a flat output index
- * cannot be split into coordinates safely. Instead every such kernel runs on a 3-D grid over six dims
+ * gpu.js lowers `/` and `%` to f32, which is exact only below 2^24 (docs/gpujs-backend.md §4 no. 6), so a flat
+ * output index cannot be split into coordinates safely. Instead every such kernel runs on a 3-D grid over six dims
  * [d0..d5]: x = d5, y = (d3, d4), z = (d0, d1, d2). Only y and z are split in-kernel, and both are bounded by
  * the dispatch limits (y < 8 * 65535, z < 65535), so their f32 division is exact; every offset is then summed in
  * i32. Dims are first coalesced (fewer, larger dims), then split where one exceeds a grid limit.

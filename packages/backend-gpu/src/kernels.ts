@@ -1,7 +1,7 @@
 /**
  * gpu.js kernel sources, as strings so no TypeScript or test transform can touch them.
  *
- * Rules every kernel follows (gpujs.md §4):
+ * Rules every kernel follows (docs/gpujs-backend.md §4):
  * - shapes and strides are Integer arguments (one compile serves every shape; dynamicOutput);
  * - index arithmetic is inlined into subscripts: a `const` local is always f32 (no. 4), `x | 0` forces i32;
  * - `/` and `%` are f32 (no. 6): only grid coordinates below 2^22 are ever divided, as floor((v + 0.5) / d),

@@ -1,4 +1,5 @@
-// A Vulkan loader pointed at no driver: Dawn finds no adapter (gpujs.md §4 no. 18). Set before Dawn loads.
+// A Vulkan loader pointed at no driver: Dawn finds no adapter (docs/gpujs-backend.md §4 no. 18).
+// Set before Dawn loads.
 process.env.VK_ICD_FILENAMES = '/nonexistent/icd.json';
 
 import { CpuBackend } from '@tinyformer/tensor';

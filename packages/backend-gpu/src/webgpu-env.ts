@@ -76,7 +76,10 @@ export interface GpuJsModule {
 
 const require = createRequire(import.meta.url);
 
-/** gpu.js is CommonJS and never imports `webgpu` itself (gpujs.md §4 no. 18); loading it early is harmless. */
+/**
+ * gpu.js is CommonJS and never imports `webgpu` itself (docs/gpujs-backend.md §4 no. 18); loading it early is
+ * harmless.
+ */
 export function loadGpuJs(): GpuJsModule {
   return require('gpu.js') as GpuJsModule;
 }
@@ -110,7 +113,7 @@ export function installNavigatorGpu(): Promise<void> {
 
 /**
  * Requests an adapter only: no device is created, so this neither spins a Dawn thread nor keeps Node alive
- * (gpujs.md §4 no. 14). Returns null when Vulkan offers no usable adapter.
+ * (docs/gpujs-backend.md §4 no. 14). Returns null when Vulkan offers no usable adapter.
  */
 export async function probeAdapter(): Promise<AdapterInfo | null> {
   await installNavigatorGpu();

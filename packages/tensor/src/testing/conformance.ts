@@ -3,7 +3,7 @@
  * naive float64 references on seeded random inputs. Only the Backend interface is used (values go in through
  * upload and come back through `await download`), so the same suite runs on synchronous and asynchronous backends.
  *
- * Error bounds follow docs/gpujs.md section 4: an error that may grow with a reduction of length K is bounded by
+ * Error bounds follow docs/gpujs-backend.md §4: an error that may grow with a reduction of length K is bounded by
  * c * K * 2^-24 * (the same reduction over absolute values), never by a plain relative tolerance, which fails near
  * cancellation and says nothing about zeros.
  */
