@@ -42,13 +42,13 @@ const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOpti
   },
   'no-attn-kernels': {
     describe: 'attention head split/merge and RoPE through the composite path',
-    options: () => ({ disableFused: ['splitHeads', 'mergeHeads', 'rope'] }),
+    options: () => ({ disableKernels: ['splitHeads', 'mergeHeads', 'rope'] }),
   },
   'no-act-fusion': {
     describe: "SwiGLU gate and activation backward (dy * f'(x)) as separate primitive passes",
-    options: () => ({ disableFused: ['unaryMul', 'swiglu', 'swigluBackward'] }),
+    options: () => ({ disableKernels: ['unaryMul', 'swiglu', 'swigluBackward'] }),
   },
-  composite: { describe: 'no fused kernels at all', options: () => ({ fused: false }) },
+  composite: { describe: 'no op kernels at all (composites of primitives)', options: () => ({ kernels: false }) },
 };
 
 const RECIPES = {

@@ -1,50 +1,41 @@
-import { defineOp } from '@tinyformer/autograd';
-import { concat, formatShape, split, type Tensor, TensorError, tensor, tidy, wrap } from '@tinyformer/tensor';
+import { concat, defineOp, formatShape, type Op, split, type Tensor, TensorError, tensor } from '@tinyformer/tensor';
+import type { RopeAttrs } from './params.js';
 
 /**
  * Rotary position embedding (Su et al. 2021), "rotate half" layout (GPT-NeoX / Llama): the head dim is split into
  * halves (x1, x2) and each pair is rotated by angle pos * base^(-2i/hd). `scale` multiplies the result (attention
  * folds its 1/sqrt(hd) into the queries here, saving a pass over them).
  *
- * One differentiable op: the backend's fused `rope` kernel where it has one, else a composite of primitives
- * (split, four products with cos/sin tables, concat). Either way the backward is the inverse rotation (a rotation's
- * Jacobian is its transpose), times the same scale.
+ * One differentiable op: the backend's `rope` kernel where it has one, else a composite of primitives (split, four
+ * products with cos/sin tables, concat). Either way the backward is the inverse rotation (a rotation's Jacobian is
+ * its transpose), times the same scale.
  */
 export function applyRope(x: Tensor, startPos: number, base = 10000, scale = 1): Tensor {
-  // x: (..., T, hd)
+  return ropeOp.apply([x], { startPos, base, scale, inverse: false })[0]!;
+}
+
+function checkRope(x: Tensor): void {
   const hd = x.shape[x.rank - 1]!;
   if (x.rank < 2 || hd % 2 !== 0) {
     throw new TensorError('rope', `head dim must be even, got ${hd} in ${formatShape(x.shape)}`);
   }
-  return ropeOp([x], { startPos, base, scale });
 }
 
-interface RopeAttrs {
-  startPos: number;
-  base: number;
-  scale: number;
-}
-
-const ropeOp = defineOp<RopeAttrs>({
+/** RoPE on x (..., T, hd) as one op; its backward is the same op with `inverse` flipped. */
+export const ropeOp: Op<RopeAttrs> = defineOp<RopeAttrs>({
   name: 'rope',
-  forward(inputs, attrs) {
-    return { output: rotate(inputs[0]!, attrs, false) };
+  shapes([x]) {
+    checkRope(x!);
+    return { outputs: [x!.shape] };
   },
-  backward(grad, { attrs }) {
-    return [rotate(grad, attrs, true)];
-  },
+  composite: ([x], a) => ({ outputs: [ropeComposite(x!, a.startPos, a.base, a.scale, a.inverse)] }),
+  backward: ([g], { attrs }) => ropeOp.apply([g!], { ...attrs, inverse: !attrs.inverse }),
+  cases: [
+    { inputs: [{ shape: [3, 5, 8] }], attrs: { startPos: 0, base: 10000, scale: 1, inverse: false } },
+    { inputs: [{ shape: [2, 4, 6] }], attrs: { startPos: 7, base: 50, scale: 1, inverse: true } },
+    { inputs: [{ shape: [2, 2, 3, 16] }], attrs: { startPos: 30, base: 10000, scale: 0.25, inverse: false } },
+  ],
 });
-
-function rotate(x: Tensor, { startPos, base, scale }: RopeAttrs, inverse: boolean): Tensor {
-  const T = x.shape[x.rank - 2]!;
-  const hd = x.shape[x.rank - 1]!;
-  const k = x.backend.fused.rope;
-  if (k) {
-    const rows = T * hd === 0 ? 0 : x.size / (T * hd);
-    return wrap(x.backend, k(x.storage, { rows, seq: T, headDim: hd, startPos, base, inverse, scale }), x.shape);
-  }
-  return tidy(() => ropeComposite(x, startPos, base, scale, inverse));
-}
 
 /** The composite of primitives (every backend has these); `inverse` rotates by minus the angle. */
 export function ropeComposite(x: Tensor, startPos: number, base = 10000, scale = 1, inverse = false): Tensor {

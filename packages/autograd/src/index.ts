@@ -1,13 +1,5 @@
 export { type BackwardOptions, backward, grad } from './backward.js';
 export {
-  defineMultiOp,
-  defineOp,
-  type MultiOpContext,
-  type MultiOpSpec,
-  type OpContext,
-  type OpSpec,
-} from './define-op.js';
-export {
   assertGradcheck,
   type GradcheckInput,
   type GradcheckOptions,
@@ -18,6 +10,7 @@ export { Embedding } from './nn/embedding.js';
 export { Linear, type LinearOptions } from './nn/linear.js';
 export { Module } from './nn/module.js';
 export { isParameter, Parameter, zerosLikeParam } from './parameter.js';
+export { type PrimitiveNode, type PrimitiveRule, RULES } from './rules/index.js';
 export {
   attachMultiNode,
   attachNode,

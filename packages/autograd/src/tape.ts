@@ -1,12 +1,12 @@
 import { autogradHooks, type Tensor, TensorError } from '@tinyformer/tensor';
-import { RULES } from './rules/index.js';
+import { type PrimitiveRule, RULES } from './rules/index.js';
 
 /** One recorded op: its inputs, its output and how to push a gradient back through it. */
 export interface GraphNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
-  readonly attrs: Record<string, unknown>;
+  readonly attrs: unknown;
   readonly backward: BackwardFn;
   /**
    * Set on an op with several outputs (defineMultiOp): every output's `node` is this one node, `output` is the
@@ -23,26 +23,37 @@ export type BackwardFn = (grad: Tensor, node: GraphNode) => readonly (Tensor | n
 /** The backward of a multi-output node: one gradient (or null) per output in, one per input out. */
 export type MultiBackwardFn = (grads: readonly (Tensor | null)[], node: GraphNode) => readonly (Tensor | null)[];
 
-/** Ops whose outputs carry no gradient (comparisons, derivative helpers). */
-const NON_DIFFERENTIABLE = new Set(['eq', 'gt', 'geluGrad', 'siluGrad', 'step']);
-
 export function attachNode(
   op: string,
   inputs: readonly Tensor[],
   output: Tensor,
-  attrs: Record<string, unknown>,
+  attrs: unknown,
   backward: BackwardFn,
 ): void {
   output.requiresGrad = true;
   output.node = { op, inputs, output, attrs, backward } satisfies GraphNode;
 }
 
-/** Installed once, when this package is first imported: every tensor op with a grad-requiring input reports here. */
+/**
+ * Installed once, when this package is first imported: every primitive with a grad-requiring input reports here.
+ * RULES has an entry for every primitive (a compile-time guarantee), 'none' for those without a gradient.
+ */
 autogradHooks.record = (op, inputs, output, attrs) => {
-  if (NON_DIFFERENTIABLE.has(op)) return;
-  const rule = RULES[op];
-  if (!rule) throw new TensorError(op, `op '${op}' has no backward rule, but one of its inputs requires grad`);
-  attachNode(op, inputs, output, attrs, rule);
+  const rule = RULES[op] as PrimitiveRule<typeof op> | 'none';
+  if (rule === 'none') return;
+  attachNode(op, inputs, output, attrs, rule as unknown as BackwardFn);
+};
+
+/** Every registry op (defineOp) reports here: one node for all its outputs, backward from its definition. */
+autogradHooks.recordOp = (op, inputs, outputs, attrs, saved) => {
+  const rule = op.backward;
+  if (rule === 'none') return;
+  const ctx = { inputs, outputs, attrs: attrs as never, saved };
+  if (outputs.length === 1) {
+    attachNode(op.name, inputs, outputs[0]!, { attrs, saved }, (g) => rule([g], ctx));
+  } else {
+    attachMultiNode(op.name, inputs, outputs, { attrs, saved }, (gs) => rule(gs, ctx));
+  }
 };
 
 /** Records one node for an op with several outputs (see GraphNode.outputs). */
@@ -50,7 +61,7 @@ export function attachMultiNode(
   op: string,
   inputs: readonly Tensor[],
   outputs: readonly Tensor[],
-  attrs: Record<string, unknown>,
+  attrs: unknown,
   multiBackward: MultiBackwardFn,
 ): void {
   const node: GraphNode = {

@@ -3,8 +3,9 @@
 // Build first, then: node dist/bench.js [--runs N] [--json]
 // On lavapipe (software Vulkan on the CPU) the GPU numbers measure overhead and correctness, not GPU speed.
 import { pathToFileURL } from 'node:url';
-import { type Backend, CpuBackend, type Storage } from '@tinyformer/tensor';
+import { type Backend, CpuBackend, kernelCalls, type Storage } from '@tinyformer/tensor';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
+import './op-kernels.js';
 
 export interface BenchRow {
   op: string;
@@ -49,34 +50,34 @@ export const CASES: Case[] = [
     op: 'softmax causal',
     shape: `${B * H}x${T}x${T}`,
     inputs: [B * H * T * T],
-    run: (b, [x]) => [b.fused.softmax!(x!, { rows: B * H * T, cols: T, log: false, causalQueryLen: T })],
+    run: (b, [x]) => [kernelCalls(b).softmax!(x!, { rows: B * H * T, cols: T, log: false, causalQueryLen: T })],
   },
   {
     op: 'softmaxBackward causal',
     shape: `${B * H}x${T}x${T}`,
     inputs: [B * H * T * T, B * H * T * T],
     run: (b, [y, dy]) => [
-      b.fused.softmaxBackward!(y!, dy!, { rows: B * H * T, cols: T, log: false, causalQueryLen: T }),
+      kernelCalls(b).softmaxBackward!(y!, dy!, { rows: B * H * T, cols: T, log: false, causalQueryLen: T }),
     ],
   },
   {
     op: 'crossEntropy',
     shape: `${ROWS}x${V}`,
     inputs: [ROWS * V, -ROWS],
-    run: (b, [l, t]) => [b.fused.crossEntropy!(l!, t!, ROWS, V)],
+    run: (b, [l, t]) => [kernelCalls(b).crossEntropy!(l!, t!, ROWS, V)],
   },
   {
     op: 'crossEntropyBackward',
     shape: `${ROWS}x${V}`,
     inputs: [ROWS * V, -ROWS, ROWS],
-    run: (b, [l, t, d]) => [b.fused.crossEntropyBackward!(l!, t!, d!, ROWS, V)],
+    run: (b, [l, t, d]) => [kernelCalls(b).crossEntropyBackward!(l!, t!, d!, ROWS, V)],
   },
   {
     op: 'rmsnormForward',
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, D],
     run: (b, [x, g]) => {
-      const r = b.fused.rmsnormForward!(x!, g!, { rows: ROWS, dim: D, eps: 1e-5 });
+      const r = kernelCalls(b).rmsnormForward!(x!, g!, { rows: ROWS, dim: D, eps: 1e-5 });
       return [r.y, r.rstd];
     },
   },
@@ -85,7 +86,7 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, ROWS * D, D, ROWS],
     run: (b, [dy, x, g, r]) => {
-      const o = b.fused.rmsnormBackward!(dy!, x!, g!, r!, ROWS, D);
+      const o = kernelCalls(b).rmsnormBackward!(dy!, x!, g!, r!, ROWS, D);
       return [o.dx, o.dg!];
     },
   },
@@ -94,7 +95,7 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, D, D],
     run: (b, [x, g, bb]) => {
-      const r = b.fused.layernormForward!(x!, g!, bb!, { rows: ROWS, dim: D, eps: 1e-5 });
+      const r = kernelCalls(b).layernormForward!(x!, g!, bb!, { rows: ROWS, dim: D, eps: 1e-5 });
       return [r.y, r.mean, r.rstd];
     },
   },
@@ -103,7 +104,7 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, ROWS * D, D, ROWS, ROWS],
     run: (b, [dy, x, g, m, r]) => {
-      const o = b.fused.layernormBackward!(dy!, x!, g!, m!, r!, ROWS, D, true);
+      const o = kernelCalls(b).layernormBackward!(dy!, x!, g!, m!, r!, ROWS, D, true);
       return [o.dx, o.dg!, o.db!];
     },
   },

@@ -3,9 +3,7 @@ import {
   type Backend,
   type BackendMemory,
   type BinaryOp,
-  type FusedKernels,
   type MatmulParams,
-  type NormForwardParams,
   type ReduceOp,
   type SoftmaxParams,
   type Storage,
@@ -80,7 +78,6 @@ export class GpuBackend implements Backend {
   readonly specificationVersion = 'v1' as const;
   readonly name = 'gpu.js:webgpu';
   readonly synchronous = false;
-  readonly fused: Partial<FusedKernels>;
   readonly stats: GpuBackendStats = { downloads: 0, dispatches: 0, uploads: 0, reclaimed: 0 };
   /**
    * Backstop only (docs/gpujs-backend.md §4 no. 15): V8 cannot see VRAM, so a storage dropped without dispose()
@@ -113,7 +110,6 @@ export class GpuBackend implements Backend {
     this.device = context.device;
     const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
     this.gridLimits = { xy: 8 * maxGroups, z: maxGroups };
-    this.fused = this.makeFused();
   }
 
   /** Builds every kernel once (compiles take 10–30 ms each on lavapipe); ops are synchronous afterwards. */
@@ -614,97 +610,84 @@ export class GpuBackend implements Backend {
     return this.reduceChunks(0, partial, 1, P, dim, true);
   }
 
-  private makeFused(): FusedKernels {
-    return {
-      softmax: (x: Storage, p: SoftmaxParams) => {
-        const n = p.rows * p.cols;
-        if (n === 0) return this.empty();
-        this.rowsFit('softmax', p.rows, p.cols);
-        const hx = this.h(x, 'softmax');
-        const lse = this.lse(hx, p.rows, p.cols, p.causalQueryLen);
-        const out = this.run(
-          'softmaxApply',
-          [p.cols, p.rows],
-          [hx, lse.handle!, p.cols, p.causalQueryLen, p.log ? 1 : 0, Number.NEGATIVE_INFINITY],
-          n,
-        );
-        this.dispose(lse);
-        return out;
-      },
-      softmaxBackward: (y: Storage, dy: Storage, p: SoftmaxParams) => {
-        const n = p.rows * p.cols;
-        if (n === 0) return this.empty();
-        this.rowsFit('softmaxBackward', p.rows, p.cols);
-        const hy = this.h(y, 'softmaxBackward');
-        const hdy = this.h(dy, 'softmaxBackward');
-        const isLog = p.log ? 1 : 0;
-        const dot = this.run('softmaxBwdDot', [p.rows], [hy, hdy, p.cols, p.causalQueryLen, isLog], p.rows);
-        const out = this.run(
-          'softmaxBwdApply',
-          [p.cols, p.rows],
-          [hy, hdy, dot.handle!, p.cols, p.causalQueryLen, isLog],
-          n,
-        );
-        this.dispose(dot);
-        return out;
-      },
-      crossEntropy: (logits: Storage, targets: Storage, rows: number, vocab: number) => {
-        const t = this.s(targets, 'crossEntropy');
-        if (t.host) checkIndices('crossEntropy', 'target', t.host, rows, vocab);
-        if (rows === 0) return this.empty();
-        this.rowsFit('crossEntropy', rows, vocab);
-        const hl = this.h(logits, 'crossEntropy');
-        const lse = this.lse(hl, rows, vocab, 0);
-        const out = this.run('crossEntropy', [rows], [hl, t.handle!, lse.handle!, vocab, Number.NaN], rows);
-        this.dispose(lse);
-        return out;
-      },
-      crossEntropyBackward: (logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number) => {
-        const t = this.s(targets, 'crossEntropyBackward');
-        if (t.host) checkIndices('crossEntropyBackward', 'target', t.host, rows, vocab);
-        const n = rows * vocab;
-        if (n === 0) return this.empty();
-        this.rowsFit('crossEntropyBackward', rows, vocab);
-        const hl = this.h(logits, 'crossEntropyBackward');
-        const d = this.s(dLoss, 'crossEntropyBackward');
-        const lse = this.lse(hl, rows, vocab, 0);
-        const out = this.run(
-          'crossEntropyBwd',
-          [vocab, rows],
-          [hl, t.handle!, lse.handle!, this.h(d), vocab, d.size === 1 ? 0 : 1],
-          n,
-        );
-        this.dispose(lse);
-        return out;
-      },
-      rmsnormForward: (x: Storage, g: Storage | null, p: NormForwardParams) => this.normForward(x, g, null, p, false),
-      rmsnormBackward: (dy: Storage, x: Storage, g: Storage | null, rstd: Storage, rows: number, dim: number) => {
-        const r = this.normBackward(dy, x, g, null, rstd, rows, dim, false);
-        return { dx: r.dx, dg: r.dg };
-      },
-      layernormForward: (x: Storage, g: Storage | null, b: Storage | null, p: NormForwardParams) => {
-        const r = this.normForward(x, g, b, p, true);
-        return { y: r.y, mean: r.mean!, rstd: r.rstd };
-      },
-      layernormBackward: (
-        dy: Storage,
-        x: Storage,
-        g: Storage | null,
-        mean: Storage,
-        rstd: Storage,
-        rows: number,
-        dim: number,
-        withBias: boolean,
-      ) => this.normBackward(dy, x, g, mean, rstd, rows, dim, withBias),
-    };
+  // ---- op kernels (registered for the ops in op-kernels.ts) -------------------------------------------------------
+
+  /** the softmax op's kernel */
+  softmaxKernel(x: Storage, p: SoftmaxParams): Storage {
+    const n = p.rows * p.cols;
+    if (n === 0) return this.empty();
+    this.rowsFit('softmax', p.rows, p.cols);
+    const hx = this.h(x, 'softmax');
+    const lse = this.lse(hx, p.rows, p.cols, p.causalQueryLen);
+    const out = this.run(
+      'softmaxApply',
+      [p.cols, p.rows],
+      [hx, lse.handle!, p.cols, p.causalQueryLen, p.log ? 1 : 0, Number.NEGATIVE_INFINITY],
+      n,
+    );
+    this.dispose(lse);
+    return out;
+  }
+
+  /** the softmaxBackward op's kernel */
+  softmaxBackwardKernel(y: Storage, dy: Storage, p: SoftmaxParams): Storage {
+    const n = p.rows * p.cols;
+    if (n === 0) return this.empty();
+    this.rowsFit('softmaxBackward', p.rows, p.cols);
+    const hy = this.h(y, 'softmaxBackward');
+    const hdy = this.h(dy, 'softmaxBackward');
+    const isLog = p.log ? 1 : 0;
+    const dot = this.run('softmaxBwdDot', [p.rows], [hy, hdy, p.cols, p.causalQueryLen, isLog], p.rows);
+    const out = this.run(
+      'softmaxBwdApply',
+      [p.cols, p.rows],
+      [hy, hdy, dot.handle!, p.cols, p.causalQueryLen, isLog],
+      n,
+    );
+    this.dispose(dot);
+    return out;
+  }
+
+  /** the crossEntropy op's kernel */
+  crossEntropyKernel(logits: Storage, targets: Storage, rows: number, vocab: number): Storage {
+    const t = this.s(targets, 'crossEntropy');
+    if (t.host) checkIndices('crossEntropy', 'target', t.host, rows, vocab);
+    if (rows === 0) return this.empty();
+    this.rowsFit('crossEntropy', rows, vocab);
+    const hl = this.h(logits, 'crossEntropy');
+    const lse = this.lse(hl, rows, vocab, 0);
+    const out = this.run('crossEntropy', [rows], [hl, t.handle!, lse.handle!, vocab, Number.NaN], rows);
+    this.dispose(lse);
+    return out;
+  }
+
+  /** the crossEntropyBackward op's kernel */
+  crossEntropyBackwardKernel(logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number): Storage {
+    const t = this.s(targets, 'crossEntropyBackward');
+    if (t.host) checkIndices('crossEntropyBackward', 'target', t.host, rows, vocab);
+    const n = rows * vocab;
+    if (n === 0) return this.empty();
+    this.rowsFit('crossEntropyBackward', rows, vocab);
+    const hl = this.h(logits, 'crossEntropyBackward');
+    const d = this.s(dLoss, 'crossEntropyBackward');
+    const lse = this.lse(hl, rows, vocab, 0);
+    const out = this.run(
+      'crossEntropyBwd',
+      [vocab, rows],
+      [hl, t.handle!, lse.handle!, this.h(d), vocab, d.size === 1 ? 0 : 1],
+      n,
+    );
+    this.dispose(lse);
+    return out;
   }
 
   /** Statistics per row (one thread per row), then one elementwise pass (docs/gpujs-backend.md §3). */
-  private normForward(
+  /** the rmsnorm / layernorm ops' forward kernel (centered: LayerNorm) */
+  normForward(
     x: Storage,
     g: Storage | null,
     b: Storage | null,
-    p: NormForwardParams,
+    p: { rows: number; dim: number; eps: number },
     centered: boolean,
   ): { y: Storage; mean: Storage | null; rstd: Storage } {
     const { rows, dim, eps } = p;
@@ -728,7 +711,8 @@ export class GpuBackend implements Backend {
     return { y, mean, rstd };
   }
 
-  private normBackward(
+  /** their backward kernel (mean given: LayerNorm) */
+  normBackward(
     dy: Storage,
     x: Storage,
     g: Storage | null,

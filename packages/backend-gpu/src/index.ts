@@ -1,3 +1,5 @@
+import './op-kernels.js';
+
 export {
   type CreateGpuBackendOptions,
   createGpuBackend,

@@ -1,6 +1,7 @@
-export type FfnKind = 'swiglu' | 'gelu';
+/** The FFN kinds, once: the type, createFfn, the model config's validation and the CLI's choices read this list. */
+export const FFN_KINDS = ['swiglu', 'gelu'] as const;
 
-export const FFN_KINDS: readonly FfnKind[] = ['swiglu', 'gelu'];
+export type FfnKind = (typeof FFN_KINDS)[number];
 
 export interface FfnConfig {
   kind: FfnKind;

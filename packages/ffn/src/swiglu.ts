@@ -1,24 +1,40 @@
-import { defineOp, Linear, Module } from '@tinyformer/autograd';
-import { mul, silu, type Tensor, TensorError, unary, wrap } from '@tinyformer/tensor';
+import { Linear, Module } from '@tinyformer/autograd';
+import { defineOp, mul, type Op, silu, type Tensor, TensorError, unary } from '@tinyformer/tensor';
 import type { FfnInit } from './mlp.js';
 
-/** silu(a) * b as one differentiable op: the backend's fused swiglu kernels where present, else primitives. */
-const swigluOp = defineOp<null>({
-  name: 'swiglu',
-  forward([a, b]) {
-    const k = a!.backend.fused.swiglu;
-    if (k) return { output: wrap(a!.backend, k(a!.storage, b!.storage, a!.size), a!.shape) };
-    return { output: mul(silu(a!), b!) };
-  },
-  backward(g, { inputs: [a, b] }) {
-    const k = a!.backend.fused.swigluBackward;
-    if (k) {
-      const r = k(a!.storage, b!.storage, g.storage, a!.size);
-      return [wrap(a!.backend, r.da, a!.shape), wrap(a!.backend, r.db, a!.shape)];
+function sameShapes(op: string, ts: readonly Tensor[]): void {
+  const [a, ...rest] = ts;
+  for (const t of rest) {
+    if (t.shape.length !== a!.shape.length || t.shape.some((d, i) => d !== a!.shape[i])) {
+      throw new TensorError(op, `${ts.map((x) => x.describe()).join(', ')} must have the same shape`);
     }
-    // db = g silu(a); da = g b silu'(a)
-    return [mul(mul(g, b!), unary('siluGrad', a!)), mul(g, silu(a!))];
+  }
+}
+
+/** SwiGLU's backward: [a, b, dy] -> [da, db] with db = dy silu(a), da = dy b silu'(a) */
+export const swigluBackwardOp: Op<null> = defineOp<null>({
+  name: 'swigluBackward',
+  shapes(inputs) {
+    sameShapes('swigluBackward', inputs);
+    return { outputs: [inputs[0]!.shape, inputs[0]!.shape] };
   },
+  composite: ([a, b, g]) => ({ outputs: [mul(mul(g!, b!), unary('siluGrad', a!)), mul(g!, silu(a!))] }),
+  backward: 'none',
+});
+
+/** silu(a) * b as one differentiable op: a backend's swiglu kernels where present, else primitives */
+export const swigluOp: Op<null> = defineOp<null>({
+  name: 'swiglu',
+  shapes(inputs) {
+    sameShapes('swiglu', inputs);
+    return { outputs: [inputs[0]!.shape] };
+  },
+  composite: ([a, b]) => ({ outputs: [mul(silu(a!), b!)] }),
+  backward: ([g], { inputs: [a, b] }) => swigluBackwardOp.apply([a!, b!, g!], null),
+  cases: [
+    { inputs: [{ shape: [3, 11], range: [-6, 6] }, { shape: [3, 11] }], attrs: null },
+    { inputs: [{ shape: [257], range: [-8, 8] }, { shape: [257], range: [-2, 2] }], attrs: null },
+  ],
 });
 
 /**
@@ -29,7 +45,7 @@ export function swiglu(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
     throw new TensorError('swiglu', `gate ${a.describe()} and value ${b.describe()} must have the same shape`);
   }
-  return swigluOp([a, b], null);
+  return swigluOp.apply([a, b], null)[0]!;
 }
 
 /** SwiGLU (Shazeer 2020): (silu(x W1^T) * x W3^T) W2^T. */

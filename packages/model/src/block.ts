@@ -8,8 +8,6 @@ import type { ActivationProbe } from './probe.js';
 
 export function blockNormConfig(c: ModelConfig): NormConfig {
   const { kind, eps, affine, bias } = c.norm;
-  if (kind === 'none') return { kind };
-  if (kind === 'rmsnorm') return { kind, eps, affine };
   return { kind, eps, affine, bias };
 }
 

@@ -1,9 +1,12 @@
+import { FFN_KINDS } from '@tinyformer/ffn';
+import { normKind, normKinds } from '@tinyformer/norm';
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 
 const normSchema = z.strictObject({
-  kind: z.enum(['rmsnorm', 'layernorm', 'none']).default('rmsnorm'),
+  /** a registered norm kind (@tinyformer/norm's registry: the built-ins and any a user package adds) */
+  kind: z.string().default('rmsnorm'),
   placement: z.enum(['pre', 'post']).default('pre'),
   eps: z.number().positive().max(1).default(1e-5),
   /** learned scale (and, for LayerNorm, shift) */
@@ -13,7 +16,7 @@ const normSchema = z.strictObject({
 });
 
 const ffnSchema = z.strictObject({
-  kind: z.enum(['swiglu', 'gelu']).default('swiglu'),
+  kind: z.enum(FFN_KINDS).default('swiglu'),
   /** default: 4*dModel for gelu, 8/3*dModel rounded up to a multiple of 8 for swiglu */
   hiddenDim: positiveInt.optional(),
 });
@@ -58,8 +61,18 @@ export const modelConfigSchema = z
         message: 'post-norm blocks already end in a norm: finalNorm must be false with norm.placement "post"',
       });
     }
-    if (c.qkNorm && c.norm.kind === 'none') {
-      ctx.addIssue({ code: 'custom', path: ['qkNorm'], message: 'qkNorm needs a norm kind other than "none"' });
+    const norm = normKind(c.norm.kind);
+    if (!norm) {
+      const allowed = normKinds()
+        .map((k) => JSON.stringify(k))
+        .join(' | ');
+      ctx.addIssue({
+        code: 'custom',
+        path: ['norm', 'kind'],
+        message: `must be one of ${allowed}, got ${JSON.stringify(c.norm.kind)}`,
+      });
+    } else if (c.qkNorm && norm.normalizes === false) {
+      ctx.addIssue({ code: 'custom', path: ['qkNorm'], message: `qkNorm needs a norm kind other than "${c.norm.kind}"` });
     }
   });
 

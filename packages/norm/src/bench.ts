@@ -3,7 +3,8 @@
 import { pathToFileURL } from 'node:url';
 import { backward } from '@tinyformer/autograd';
 import { type Backend, CpuBackend, randn, type Tensor, tidy } from '@tinyformer/tensor';
-import { layerNorm, layerNormComposite, rmsNorm, rmsNormComposite } from './fused.js';
+import { layerNormComposite, rmsNormComposite } from './composite.js';
+import { layerNorm, rmsNorm } from './ops.js';
 
 export interface NormBenchRow {
   backend: string;

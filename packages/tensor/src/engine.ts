@@ -1,5 +1,7 @@
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
+import type { PrimitiveAttrs, PrimitiveName } from './registry/primitives.js';
+import type { RecordedOp } from './registry/op.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -23,11 +25,22 @@ export function getBackend(): Backend {
  * every op reports itself so the tape can build the graph. `enabled` is flipped by noGrad().
  */
 export interface AutogradHooks {
-  record: ((op: string, inputs: readonly Tensor[], output: Tensor, attrs: Record<string, unknown>) => void) | null;
+  /** a primitive op (add, matmul, reshape...): its rule is found by name, with attributes typed per name */
+  record: (<K extends PrimitiveName>(op: K, inputs: readonly Tensor[], output: Tensor, attrs: PrimitiveAttrs[K]) => void) | null;
+  /** a registry op (defineOp): one node for all its outputs, backward from its definition */
+  recordOp:
+    | ((
+        op: RecordedOp,
+        inputs: readonly Tensor[],
+        outputs: readonly Tensor[],
+        attrs: unknown,
+        saved: readonly Tensor[],
+      ) => void)
+    | null;
   enabled: boolean;
 }
 
-export const autogradHooks: AutogradHooks = { record: null, enabled: true };
+export const autogradHooks: AutogradHooks = { record: null, recordOp: null, enabled: true };
 
 // ---- tidy scopes -------------------------------------------------------------------------------------------------
 

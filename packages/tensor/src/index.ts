@@ -1,16 +1,13 @@
 import './methods.js';
+import './cpu/op-kernels.js';
 
 export type {
   AdamWParams,
   Backend,
   BackendMemory,
   BinaryOp,
-  FusedKernels,
-  HeadsParams,
   MatmulParams,
-  NormForwardParams,
   ReduceOp,
-  RopeParams,
   SoftmaxParams,
   Storage,
   UnaryOp,
@@ -18,6 +15,8 @@ export type {
 export { UNARY_OPS } from './backend.js';
 export { CpuBackend, type CpuBackendOptions, CpuStorage, defaultThreads } from './cpu/cpu-backend.js';
 export { type GemmFn, type GemmProvider, referenceGemm } from './cpu/gemm.js';
+export type { FloatArray } from './cpu/kernels/float-array.js';
+export type { WasmArena } from './cpu/wasm/wasm-arena.js';
 export { createWasmElementwise, type WasmElementwiseProvider } from './cpu/wasm/wasm-elementwise.js';
 export {
   createWasmGemm,
@@ -30,12 +29,35 @@ export { type AutogradHooks, autogradHooks, getBackend, setBackend, tidy } from 
 export { ShapeError, TensorError } from './errors.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
-export { backendOf, record, type TensorLike, wrap } from './ops/internal.js';
+export { backendOf, type TensorLike } from './ops/internal.js';
 export * from './ops/matmul.js';
 export * from './ops/movement.js';
 export * from './ops/nn.js';
 export * from './ops/reduce.js';
 export { Rng } from './random.js';
+export {
+  type BackwardRule,
+  type CaseInput,
+  defineOp,
+  type Kernel,
+  type KernelResult,
+  Op,
+  type OpCase,
+  type OpContext,
+  type OpShapes,
+  type OpSpec,
+  type RecordedOp,
+  registeredOps,
+  registerKernel,
+} from './registry/op.js';
+export {
+  type HeadsParams,
+  type KernelCalls,
+  kernelCalls,
+  type NormRowsParams,
+  type RopeParams,
+} from './registry/kernel-calls.js';
+export type { PrimitiveAttrs, PrimitiveName } from './registry/primitives.js';
 export {
   axisSplit,
   broadcastShapes,

@@ -1,16 +1,19 @@
 import * as t from '@tinyformer/tensor';
-import type { BackwardFn } from '../tape.js';
+import type { PrimitiveNode, PrimitiveRule } from './rule.js';
 import { unbroadcast } from './unbroadcast.js';
 
 type Tensor = t.Tensor;
 
 type PartialGrad = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor;
 
+/** a rule for any elementwise primitive (they record no attributes) */
+type ElementwiseRule = (g: Tensor, node: Pick<PrimitiveNode<t.BinaryOp>, 'inputs' | 'output'>) => (Tensor | null)[];
+
 /**
  * One function per input, each called only when that input requires grad: a constant operand (a scale, a mask, a
  * RoPE table, a number) costs no gradient kernel and no unbroadcast reduction.
  */
-function binaryRule(fa: PartialGrad, fb: PartialGrad): BackwardFn {
+function binaryRule(fa: PartialGrad, fb: PartialGrad): ElementwiseRule {
   return (g, node) => {
     const [a, b] = node.inputs as [Tensor, Tensor];
     const y = node.output;
@@ -21,12 +24,12 @@ function binaryRule(fa: PartialGrad, fb: PartialGrad): BackwardFn {
   };
 }
 
-function unaryRule(f: (g: Tensor, x: Tensor, y: Tensor) => Tensor): BackwardFn {
+function unaryRule(f: (g: Tensor, x: Tensor, y: Tensor) => Tensor): ElementwiseRule {
   return (g, node) => [f(g, node.inputs[0]!, node.output)];
 }
 
 /** maximum/minimum: the winner takes the gradient; ties split it evenly (PyTorch does the same). */
-function pickRule(isMax: boolean): BackwardFn {
+function pickRule(isMax: boolean): ElementwiseRule {
   // the share of a: 1 where a wins, 0.5 on ties, 0 where b wins
   const share = (a: Tensor, b: Tensor) => t.add(isMax ? t.gt(a, b) : t.gt(b, a), t.mul(t.eq(a, b), 0.5));
   return binaryRule(
@@ -35,7 +38,7 @@ function pickRule(isMax: boolean): BackwardFn {
   );
 }
 
-export const ELEMENTWISE_RULES: Record<string, BackwardFn> = {
+export const ELEMENTWISE_RULES: { [K in t.BinaryOp | t.UnaryOp]: PrimitiveRule<K> | 'none' } = {
   add: binaryRule(
     (g) => g,
     (g) => g,
@@ -72,4 +75,10 @@ export const ELEMENTWISE_RULES: Record<string, BackwardFn> = {
   abs: unaryRule((g, x) => t.mul(g, t.sub(t.unary('step', x), t.unary('step', t.neg(x))))),
   square: unaryRule((g, x) => t.mul(g, t.mul(x, 2))),
   reciprocal: unaryRule((g, _x, y) => t.neg(t.mul(g, t.square(y)))),
+  // comparisons and derivative helpers: their outputs carry no gradient
+  eq: 'none',
+  gt: 'none',
+  geluGrad: 'none',
+  siluGrad: 'none',
+  step: 'none',
 };

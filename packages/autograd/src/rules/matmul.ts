@@ -1,15 +1,15 @@
 import * as t from '@tinyformer/tensor';
-import type { BackwardFn } from '../tape.js';
+import type { PrimitiveRule } from './rule.js';
 import { unbroadcast } from './unbroadcast.js';
 
 /**
  * C = op(A) op(B). Each case is written so the backward matmuls read the stored operands through transpose
  * flags instead of materializing transposes.
  */
-export const MATMUL_RULES: Record<string, BackwardFn> = {
+export const MATMUL_RULES: { matmul: PrimitiveRule<'matmul'> } = {
   matmul: (g, node) => {
     const [a, b] = node.inputs as [t.Tensor, t.Tensor];
-    const { transA, transB } = node.attrs as { transA: boolean; transB: boolean };
+    const { transA, transB } = node.attrs;
     let da: t.Tensor | null = null;
     let db: t.Tensor | null = null;
     if (!transA && !transB) {

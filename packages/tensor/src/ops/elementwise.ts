@@ -1,6 +1,8 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
 import { broadcastShapes, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { ShapeError } from '../errors.js';
+import { defineOp, type Op } from '../registry/op.js';
 import { backendOf, composite, record, type TensorLike, toTensor, willRecord, wrap } from './internal.js';
 
 /** Elementwise binary op with NumPy broadcasting; numbers are scalars. */
@@ -11,7 +13,7 @@ export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
     const tb = toTensor(op, b, backend);
     const outShape = broadcastShapes(op, ta.shape, tb.shape);
     const out = wrap(backend, backend.binary(op, ta.storage, ta.shape, tb.storage, tb.shape, outShape), outShape);
-    return record(op, [ta, tb], out);
+    return record(op, [ta, tb], out, {});
   };
   // a number becomes a scalar tensor that only the op (and its backward rule) uses
   return typeof a === 'number' || typeof b === 'number' ? composite([a, b], run) : run();
@@ -33,19 +35,35 @@ export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const backend = backendOf(op, x);
   const out = wrap(backend, backend.unary(op, x.storage, x.size), x.shape);
-  return record(op, [x], out);
+  return record(op, [x], out, {});
 }
 
+/** y * op(x) in one pass: a backward rule's dy * f'(x) (op = 'geluGrad', 'siluGrad', 'step'); not differentiable */
+export const unaryMulOp: Op<{ op: UnaryOp }> = defineOp<{ op: UnaryOp }>({
+  name: 'unaryMul',
+  shapes([x, y]) {
+    if (!sameShape(x!.shape, y!.shape) || x!.dtype !== y!.dtype) {
+      throw new ShapeError('unaryMul', `x ${x!.describe()} and y ${y!.describe()} must have one shape and dtype`);
+    }
+    return { outputs: [x!.shape] };
+  },
+  composite: ([x, y], { op }) => ({ outputs: [binary('mul', y!, unary(op, x!))] }),
+  backward: 'none',
+  cases: [
+    { inputs: [{ shape: [3, 17] }, { shape: [3, 17] }], attrs: { op: 'geluGrad' } },
+    { inputs: [{ shape: [40] }, { shape: [40] }], attrs: { op: 'siluGrad' } },
+    { inputs: [{ shape: [2, 9] }, { shape: [2, 9] }], attrs: { op: 'step' } },
+  ],
+});
+
 /**
- * y * op(x) elementwise, one fused pass where the backend has `unaryMul` (backward rules: dy * f'(x) with
+ * y * op(x) elementwise, one pass where the backend has a unaryMul kernel (backward rules: dy * f'(x) with
  * op = 'geluGrad', 'siluGrad' or 'step'). Recorded as the product of primitives when autograd is watching, so it
- * stays differentiable.
+ * stays differentiable; shapes that broadcast take the primitives too.
  */
 export function unaryMul(op: UnaryOp, x: Tensor, y: Tensor): Tensor {
-  const backend = backendOf('unaryMul', x, y);
-  const k = backend.fused.unaryMul;
-  if (k && !willRecord([x, y]) && sameShape(x.shape, y.shape) && x.dtype === y.dtype) {
-    return wrap(backend, k(op, x.storage, y.storage, x.size), x.shape);
+  if (!willRecord([x, y]) && sameShape(x.shape, y.shape) && x.dtype === y.dtype) {
+    return unaryMulOp.apply([x, y], { op })[0]!;
   }
   return composite([x, y], () => binary('mul', y, unary(op, x)));
 }

@@ -1,6 +1,7 @@
 import type { Backend, Storage } from '../backend.js';
 import { autogradHooks, getBackend, tidy } from '../engine.js';
 import { TensorError } from '../errors.js';
+import type { PrimitiveAttrs, PrimitiveName } from '../registry/primitives.js';
 import { formatShape } from '../shape.js';
 import { type DType, Tensor } from '../tensor.js';
 
@@ -30,12 +31,12 @@ export function wrap(backend: Backend, storage: Storage, shape: readonly number[
   return new Tensor(backend, storage, shape, dtype);
 }
 
-/** Reports the op to autograd when any input requires grad (and grad mode is on). */
-export function record(
-  op: string,
+/** Reports a primitive op to autograd when any input requires grad (and grad mode is on). Internal. */
+export function record<K extends PrimitiveName>(
+  op: K,
   inputs: readonly Tensor[],
   output: Tensor,
-  attrs: Record<string, unknown> = {},
+  attrs: PrimitiveAttrs[K],
 ): Tensor {
   const hook = autogradHooks.record;
   if (hook && autogradHooks.enabled) {

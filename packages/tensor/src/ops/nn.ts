@@ -1,9 +1,10 @@
 import type { SoftmaxParams } from '../backend.js';
 import { ShapeError, TensorError } from '../errors.js';
-import { formatShape, sizeOf } from '../shape.js';
+import { formatShape, sameShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
 import { add, div, exp, log, mul, sub } from './elementwise.js';
+import { defineOp, type Op } from '../registry/op.js';
 import { backendOf, composite, record, requireFloat, requireRank, wrap } from './internal.js';
 import { max, sum } from './reduce.js';
 
@@ -13,6 +14,12 @@ export interface SoftmaxOptions {
    * sees keys j <= its position. Masked entries come out 0 (softmax) or -Infinity (log-softmax).
    */
   causal?: boolean;
+}
+
+/** softmax's attributes: log-softmax or softmax, causal mask or none */
+export interface SoftmaxAttrs {
+  log: boolean;
+  causal: boolean;
 }
 
 export function softmaxParams(op: string, x: Tensor, causal: boolean, log: boolean): SoftmaxParams {
@@ -37,58 +44,81 @@ export function causalMask(tq: number, tk: number, x: Tensor): Tensor {
   return tensor(m, [tq, tk], { backend: x.backend });
 }
 
-function softmaxImpl(x: Tensor, opts: SoftmaxOptions, isLog: boolean, forceComposite: boolean): Tensor {
-  const op = isLog ? 'logSoftmax' : 'softmax';
-  const backend = backendOf(op, x);
-  requireFloat(op, x);
-  const p = softmaxParams(op, x, opts.causal ?? false, isLog);
-  const fused = backend.fused.softmax;
-  if (fused && !forceComposite) {
-    const out = wrap(backend, fused(x.storage, p), x.shape);
-    return record(op, [x], out, { params: p });
-  }
-  // composite: mask, subtract the (detached) row max for stability, exponentiate, normalize. The mask goes first so
-  // the max is over visible keys only: a masked score far above them would underflow the whole row to 0/0.
-  return composite([x], () => {
-    let z = x;
-    if (p.causalQueryLen > 0) z = add(z, causalMask(p.causalQueryLen, p.cols, x));
-    z = sub(z, detach(max(z, -1, { keepDims: true })));
-    if (isLog) return sub(z, log(sum(exp(z), -1, { keepDims: true })));
-    const e = exp(z);
-    return div(e, sum(e, -1, { keepDims: true }));
-  });
-}
+const softmaxName = (a: SoftmaxAttrs) => (a.log ? 'logSoftmax' : 'softmax');
 
-/** Softmax over the last axis, optionally causal (fused kernel when the backend has one). */
+const SOFTMAX_CASES = [
+  { inputs: [{ shape: [3, 7] }], attrs: { log: false, causal: false } },
+  { inputs: [{ shape: [2, 5, 9] }], attrs: { log: true, causal: false } },
+  { inputs: [{ shape: [2, 6, 6] }], attrs: { log: false, causal: true } },
+  { inputs: [{ shape: [3, 4, 7] }], attrs: { log: true, causal: true } },
+];
+
+/** dx of softmax / log-softmax from its output y and the upstream dy (softmax's backward; not differentiable). */
+export const softmaxBackwardOp: Op<SoftmaxAttrs> = defineOp<SoftmaxAttrs>({
+  name: 'softmaxBackward',
+  shapes([y, dy], attrs) {
+    requireFloat('softmaxBackward', y!);
+    softmaxParams('softmaxBackward', y!, attrs.causal, attrs.log);
+    if (!sameShape(y!.shape, dy!.shape)) {
+      throw new ShapeError('softmaxBackward', `dy ${formatShape(dy!.shape)} must match y ${formatShape(y!.shape)}`);
+    }
+    return { outputs: [y!.shape] };
+  },
+  composite([y, dy], attrs) {
+    const p = softmaxParams('softmaxBackward', y!, attrs.causal, attrs.log);
+    // masked entries get no gradient and their dy stays out of the row sums, as in the fused kernel
+    const g = p.causalQueryLen > 0 ? mul(dy!, exp(causalMask(p.causalQueryLen, p.cols, y!))) : dy!;
+    if (p.log) return { outputs: [sub(g, mul(exp(y!), sum(g, -1, { keepDims: true })))] };
+    return { outputs: [mul(y!, sub(g, sum(mul(g, y!), -1, { keepDims: true })))] };
+  },
+  backward: 'none',
+});
+
+/** Softmax or log-softmax over the last axis, optionally causal, as one op (softmaxBackward is its rule). */
+export const softmaxOp: Op<SoftmaxAttrs> = defineOp<SoftmaxAttrs>({
+  name: 'softmax',
+  shapes([x], attrs) {
+    requireFloat(softmaxName(attrs), x!);
+    softmaxParams(softmaxName(attrs), x!, attrs.causal, attrs.log);
+    return { outputs: [x!.shape] };
+  },
+  // mask, subtract the row max for stability, exponentiate, normalize. The mask goes first so the max is over
+  // visible keys only: a masked score far above them would underflow the whole row to 0/0.
+  composite([x], attrs) {
+    const p = softmaxParams(softmaxName(attrs), x!, attrs.causal, attrs.log);
+    let z = x!;
+    if (p.causalQueryLen > 0) z = add(z, causalMask(p.causalQueryLen, p.cols, x!));
+    z = sub(z, max(z, -1, { keepDims: true }));
+    if (attrs.log) return { outputs: [sub(z, log(sum(exp(z), -1, { keepDims: true })))] };
+    const e = exp(z);
+    return { outputs: [div(e, sum(e, -1, { keepDims: true }))] };
+  },
+  backward: ([g], { outputs, attrs }) => [g ? softmaxBackwardOp.apply([outputs[0]!, g], attrs)[0]! : null],
+  cases: SOFTMAX_CASES,
+});
+
+/** Softmax over the last axis, optionally causal (the backend's kernel where it has one). */
 export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
-  return softmaxImpl(x, opts, false, false);
+  return softmaxOp.apply([x], { log: false, causal: opts.causal ?? false })[0]!;
 }
 
 /** Log-softmax over the last axis, optionally causal. */
 export function logSoftmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
-  return softmaxImpl(x, opts, true, false);
+  return softmaxOp.apply([x], { log: true, causal: opts.causal ?? false })[0]!;
 }
 
-/** The composite of primitives, for tests and for backends without the fused kernel. */
+/** The composite of primitives, for tests and for backends without the kernel. */
 export function softmaxComposite(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
-  return softmaxImpl(x, opts, false, true);
+  return softmaxOp.applyComposite([x], { log: false, causal: opts.causal ?? false })[0]!;
 }
 
 export function logSoftmaxComposite(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
-  return softmaxImpl(x, opts, true, true);
+  return softmaxOp.applyComposite([x], { log: true, causal: opts.causal ?? false })[0]!;
 }
 
-/** dx for softmax/log-softmax given its output y and upstream dy (used by autograd; not recorded). */
-export function softmaxBackward(y: Tensor, dy: Tensor, p: SoftmaxParams): Tensor {
-  const backend = backendOf('softmaxBackward', y, dy);
-  const fused = backend.fused.softmaxBackward;
-  if (fused) return wrap(backend, fused(y.storage, dy.storage, p), y.shape);
-  return composite([y, dy], () => {
-    // masked entries get no gradient and their dy stays out of the row sums, as in the fused kernel
-    const g = p.causalQueryLen > 0 ? mul(dy, exp(causalMask(p.causalQueryLen, p.cols, y))) : dy;
-    if (p.log) return sub(g, mul(exp(y), sum(g, -1, { keepDims: true })));
-    return mul(y, sub(g, sum(mul(g, y), -1, { keepDims: true })));
-  });
+/** dx for softmax/log-softmax given its output y and upstream dy (softmax's backward rule; not recorded). */
+export function softmaxBackward(y: Tensor, dy: Tensor, attrs: SoftmaxAttrs): Tensor {
+  return softmaxBackwardOp.apply([y, dy], attrs)[0]!;
 }
 
 function checkIndices(op: string, idx: Tensor, what: string): void {
@@ -104,7 +134,7 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   if (table.rank !== 2) throw new ShapeError(op, `table must be [vocab, dim], got ${formatShape(table.shape)}`);
   const [V, D] = table.shape as [number, number];
   const out = wrap(backend, backend.gather(table.storage, V, D, indices.storage, indices.size), [...indices.shape, D]);
-  return record(op, [table, indices], out);
+  return record(op, [table, indices], out, {});
 }
 
 /** gather's adjoint: sums rows of src [..., D] into a [vocab, D] table at the given indices. */
@@ -149,21 +179,56 @@ function checkCrossEntropy(op: string, logits: Tensor, targets: Tensor): { rows:
   return { rows, vocab };
 }
 
+const CE_CASES = [
+  { inputs: [{ shape: [5, 11] }, { shape: [5], ints: 11 }], attrs: null, noGrad: [1] },
+  { inputs: [{ shape: [2, 3, 7], range: [-4, 4] as const }, { shape: [2, 3], ints: 7 }], attrs: null, noGrad: [1] },
+];
+
+/** dlogits for per-row losses weighted by dLoss (cross-entropy's backward; not differentiable). */
+export const crossEntropyBackwardOp: Op<null> = defineOp<null>({
+  name: 'crossEntropyBackward',
+  shapes([logits, targets, dLoss]) {
+    const { rows } = checkCrossEntropy('crossEntropyBackward', logits!, targets!);
+    if (dLoss!.size !== rows && dLoss!.size !== 1) {
+      throw new ShapeError(
+        'crossEntropyBackward',
+        `dLoss ${formatShape(dLoss!.shape)} must have one value per row (${rows}) or one for all`,
+      );
+    }
+    return { outputs: [logits!.shape] };
+  },
+  composite([logits, targets, dLoss]) {
+    const vocab = logits!.shape[logits!.rank - 1]!;
+    const p = softmaxComposite(logits!);
+    const g = sub(p, oneHot(targets!, vocab));
+    const w = dLoss!.size === 1 ? dLoss!.reshape([]) : dLoss!.reshape([...logits!.shape.slice(0, -1), 1]);
+    return { outputs: [mul(g, w)] };
+  },
+  backward: 'none',
+});
+
+/** Per-row negative log-likelihood of integer targets under softmax(logits), as one op. */
+export const crossEntropyOp: Op<null> = defineOp<null>({
+  name: 'crossEntropy',
+  shapes([logits, targets]) {
+    checkCrossEntropy('crossEntropy', logits!, targets!);
+    return { outputs: [logits!.shape.slice(0, -1)] };
+  },
+  composite([logits, targets]) {
+    const vocab = logits!.shape[logits!.rank - 1]!;
+    const logp = logSoftmaxComposite(logits!);
+    return { outputs: [mul(sum(mul(oneHot(targets!, vocab), logp), -1), -1)] };
+  },
+  backward: ([g], { inputs: [logits, targets] }) => [
+    g ? crossEntropyBackwardOp.apply([logits!, targets!, g], null)[0]! : null,
+    null,
+  ],
+  cases: CE_CASES,
+});
+
 /** Per-row negative log-likelihood [...] of integer targets under softmax(logits [..., V]). */
 export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
-  const op = 'crossEntropy';
-  const backend = backendOf(op, logits, targets);
-  const { rows, vocab } = checkCrossEntropy(op, logits, targets);
-  const fused = backend.fused.crossEntropy;
-  if (fused) {
-    const out = wrap(backend, fused(logits.storage, targets.storage, rows, vocab), logits.shape.slice(0, -1));
-    return record('crossEntropyRows', [logits, targets], out, { rows, vocab });
-  }
-  return composite([logits, targets], () => {
-    const logp = logSoftmaxComposite(logits);
-    const hot = oneHot(targets, vocab);
-    return mul(sum(mul(hot, logp), -1), -1);
-  });
+  return crossEntropyOp.apply([logits, targets], null)[0]!;
 }
 
 /** Mean cross-entropy over all rows: the language-model loss. */
@@ -174,16 +239,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   });
 }
 
-/** dlogits for per-row losses weighted by dLoss [rows] (used by autograd; not recorded). */
+/** dlogits for per-row losses weighted by dLoss [rows] (cross-entropy's backward rule; not recorded). */
 export function crossEntropyBackward(logits: Tensor, targets: Tensor, dLoss: Tensor): Tensor {
-  const backend = backendOf('crossEntropyBackward', logits, targets, dLoss);
-  const vocab = logits.shape[logits.rank - 1]!;
-  const rows = logits.size / vocab;
-  const fused = backend.fused.crossEntropyBackward;
-  if (fused) return wrap(backend, fused(logits.storage, targets.storage, dLoss.storage, rows, vocab), logits.shape);
-  return composite([logits, targets, dLoss], () => {
-    const p = softmaxComposite(logits);
-    const g = sub(p, oneHot(targets, vocab));
-    return mul(g, dLoss.reshape([...dLoss.shape, 1]));
-  });
+  return crossEntropyBackwardOp.apply([logits, targets, dLoss], null)[0]!;
 }

@@ -1,5 +1,5 @@
 /**
- * The backend conformance suite: every Backend primitive and every fused kernel of a backend, checked against
+ * The backend conformance suite: every Backend primitive and every registered op kernel of a backend, checked against
  * naive float64 references on seeded random inputs. Only the Backend interface is used (values go in through
  * upload and come back through `await download`), so the same suite runs on synchronous and asynchronous backends.
  *
@@ -13,15 +13,14 @@ import {
   type Backend,
   type BackendMemory,
   type BinaryOp,
-  type HeadsParams,
   type MatmulParams,
-  type RopeParams,
   type SoftmaxParams,
   type Storage,
   UNARY_OPS,
   type UnaryOp,
 } from '../backend.js';
 import { Rng } from '../random.js';
+import { type HeadsParams, kernelCalls, type RopeParams } from '../registry/kernel-calls.js';
 import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
 import { awayFromZero, expectClose, F32_EPS, randomFloats, randomInts, randomNormals, scaledBound } from './helpers.js';
 import {
@@ -55,6 +54,11 @@ export interface ConformanceOptions {
   teardown?: (backend: Backend) => void | Promise<void>;
   /** multiplies every error bound (default 1); e.g. 4 for a backend with fast-math transcendentals */
   tolerance?: number;
+  /**
+   * 'kernels' runs only the op-kernel section: a package that registers kernels (norm, attention, ffn) checks
+   * them on a backend whose primitives another suite already covers
+   */
+  only?: 'kernels';
 }
 
 export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt'];
@@ -116,6 +120,7 @@ export function describeBackendConformance(
   opts: ConformanceOptions = {},
 ): void {
   const tol = opts.tolerance ?? 1;
+  const primitives = opts.only !== 'kernels';
 
   describe(`backend conformance: ${name}`, () => {
     let backend: Backend;
@@ -139,12 +144,11 @@ export function describeBackendConformance(
         h.expectBaseline();
       };
 
-    describe('spec, transfers and memory', () => {
+    describe.runIf(primitives)('spec, transfers and memory', () => {
       it('declares spec v1, a name, and downloadSync exactly when synchronous', () => {
         expect(backend.specificationVersion).toBe('v1');
         expect(typeof backend.name).toBe('string');
         expect(backend.name.length).toBeGreaterThan(0);
-        expect(typeof backend.fused).toBe('object');
         if (backend.synchronous) expect(typeof backend.downloadSync).toBe('function');
       });
 
@@ -268,7 +272,7 @@ export function describeBackendConformance(
       );
     });
 
-    describe('unary', () => {
+    describe.runIf(primitives)('unary', () => {
       const positive = new Set<UnaryOp>(['log', 'sqrt', 'rsqrt', 'reciprocal']);
       UNARY_OPS.forEach((op, k) => {
         it(
@@ -289,7 +293,7 @@ export function describeBackendConformance(
       });
     });
 
-    describe('binary with broadcasting', () => {
+    describe.runIf(primitives)('binary with broadcasting', () => {
       const CASES: [number[], number[]][] = [
         [
           [3, 4],
@@ -383,7 +387,7 @@ export function describeBackendConformance(
       });
     });
 
-    describe('reduce', () => {
+    describe.runIf(primitives)('reduce', () => {
       const CASES: [number, number, number][] = [
         [1, 1, 1],
         [1, 9, 1],
@@ -417,7 +421,7 @@ export function describeBackendConformance(
       }
     });
 
-    describe('matmul', () => {
+    describe.runIf(primitives)('matmul', () => {
       const SIZES: [number, number, number][] = [
         [1, 1, 1],
         [2, 3, 4],
@@ -498,7 +502,7 @@ export function describeBackendConformance(
       );
     });
 
-    describe('movement', () => {
+    describe.runIf(primitives)('movement', () => {
       it(
         'permute matches the reference for every permutation of rank 1..4 shapes',
         run(500, async (h, rng, b) => {
@@ -692,7 +696,7 @@ export function describeBackendConformance(
       );
     });
 
-    describe('gather and scatterAdd', () => {
+    describe.runIf(primitives)('gather and scatterAdd', () => {
       it(
         'gather picks rows, repeats and empty index lists included',
         run(600, async (h, rng, b) => {
@@ -755,7 +759,7 @@ export function describeBackendConformance(
       }
     });
 
-    describe('adamwUpdate', () => {
+    describe.runIf(primitives)('adamwUpdate', () => {
       const PARAMS: AdamWParams[] = [
         { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 1, gradScale: 0.5 },
         { lr: 3e-4, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0, step: 1, gradScale: 1 },
@@ -801,7 +805,7 @@ export function describeBackendConformance(
       });
     });
 
-    describe('fused kernels (skipped where the backend has none)', () => {
+    describe("op kernels (skipped where the backend has none, or where the op's package is not imported)", () => {
       const SOFTMAX_CASES: { rows: number; cols: number; causalQueryLen: number; scale: number }[] = [
         { rows: 1, cols: 1, causalQueryLen: 0, scale: 1 },
         { rows: 4, cols: 10, causalQueryLen: 0, scale: 1 },
@@ -817,8 +821,8 @@ export function describeBackendConformance(
       it(
         'softmax / log-softmax rows, causal with Tq <= Tk, large logits',
         run(800, async (h, rng, b, ctx) => {
-          const k = b.fused.softmax;
-          if (!k) return ctx.skip('no fused softmax');
+          const k = kernelCalls(b).softmax;
+          if (!k) return ctx.skip('no softmax kernel');
           for (const c of SOFTMAX_CASES) {
             for (const log of [false, true]) {
               const p: SoftmaxParams = { rows: c.rows, cols: c.cols, log, causalQueryLen: c.causalQueryLen };
@@ -843,8 +847,8 @@ export function describeBackendConformance(
       it(
         'softmaxBackward matches the Jacobian-vector product, masked entries 0',
         run(801, async (h, rng, b, ctx) => {
-          const k = b.fused.softmaxBackward;
-          if (!k) return ctx.skip('no fused softmaxBackward');
+          const k = kernelCalls(b).softmaxBackward;
+          if (!k) return ctx.skip('no softmaxBackward kernel');
           for (const c of SOFTMAX_CASES) {
             for (const log of [false, true]) {
               const p: SoftmaxParams = { rows: c.rows, cols: c.cols, log, causalQueryLen: c.causalQueryLen };
@@ -870,8 +874,8 @@ export function describeBackendConformance(
       it(
         'crossEntropy per-row loss',
         run(802, async (h, rng, b, ctx) => {
-          const k = b.fused.crossEntropy;
-          if (!k) return ctx.skip('no fused crossEntropy');
+          const k = kernelCalls(b).crossEntropy;
+          if (!k) return ctx.skip('no crossEntropy kernel');
           for (const [rows, vocab] of CE_CASES) {
             const logits = randomNormals(rng, rows * vocab, 3);
             const targets = randomInts(rng, rows, 0, vocab);
@@ -886,8 +890,8 @@ export function describeBackendConformance(
       it(
         'crossEntropyBackward = dLoss * (softmax - onehot)',
         run(803, async (h, rng, b, ctx) => {
-          const k = b.fused.crossEntropyBackward;
-          if (!k) return ctx.skip('no fused crossEntropyBackward');
+          const k = kernelCalls(b).crossEntropyBackward;
+          if (!k) return ctx.skip('no crossEntropyBackward kernel');
           for (const [rows, vocab] of CE_CASES) {
             const logits = randomNormals(rng, rows * vocab, 3);
             const targets = randomInts(rng, rows, 0, vocab);
@@ -917,8 +921,8 @@ export function describeBackendConformance(
       it(
         'splitHeads: packed [B, T, P*H*hd] -> P x [B, H, T, hd], exact',
         run(820, async (h, rng, b, ctx) => {
-          const k = b.fused.splitHeads;
-          if (!k) return ctx.skip('no fused splitHeads');
+          const k = kernelCalls(b).splitHeads;
+          if (!k) return ctx.skip('no splitHeads kernel');
           for (const p of HEADS_CASES) {
             const n = p.batch * p.seq * p.heads * p.headDim;
             const x = randomNormals(rng, n * p.parts);
@@ -936,8 +940,8 @@ export function describeBackendConformance(
       it(
         'mergeHeads: P x [B, H, T, hd] -> packed, exact; it inverts splitHeads',
         run(821, async (h, rng, b, ctx) => {
-          const k = b.fused.mergeHeads;
-          if (!k) return ctx.skip('no fused mergeHeads');
+          const k = kernelCalls(b).mergeHeads;
+          if (!k) return ctx.skip('no mergeHeads kernel');
           for (const p of HEADS_CASES) {
             const n = p.batch * p.seq * p.heads * p.headDim;
             const xs = Array.from({ length: p.parts }, () => randomNormals(rng, n));
@@ -952,7 +956,7 @@ export function describeBackendConformance(
               n * p.parts,
             );
             expectClose(got, mergeHeadsRef(xs, p), 0, `mergeHeads ${headsLabel(p)}`);
-            const split = b.fused.splitHeads;
+            const split = kernelCalls(b).splitHeads;
             if (split) {
               const packed = randomNormals(rng, n * p.parts);
               const parts = split(h.up(packed), p).map((s) => h.own(s));
@@ -966,8 +970,8 @@ export function describeBackendConformance(
       it(
         'rope: rotate-half pairs by (startPos + t) * base^(-2i/hd), inverse, scale',
         run(822, async (h, rng, b, ctx) => {
-          const k = b.fused.rope;
-          if (!k) return ctx.skip('no fused rope');
+          const k = kernelCalls(b).rope;
+          if (!k) return ctx.skip('no rope kernel');
           const cases: RopeParams[] = [
             { rows: 1, seq: 1, headDim: 2, startPos: 0, base: 10000, inverse: false },
             { rows: 3, seq: 5, headDim: 8, startPos: 0, base: 10000, inverse: false },
@@ -997,8 +1001,8 @@ export function describeBackendConformance(
       it(
         'unaryMul: y * op(x) for the derivative ops and the activations',
         run(830, async (h, rng, b, ctx) => {
-          const k = b.fused.unaryMul;
-          if (!k) return ctx.skip('no fused unaryMul');
+          const k = kernelCalls(b).unaryMul;
+          if (!k) return ctx.skip('no unaryMul kernel');
           for (const op of ['geluGrad', 'siluGrad', 'step', 'gelu', 'silu', 'sigmoid', 'square', 'neg'] as UnaryOp[]) {
             for (const n of [1, 7, 300]) {
               const x = randomFloats(rng, n, -6, 6);
@@ -1019,9 +1023,9 @@ export function describeBackendConformance(
       it(
         "swiglu and swigluBackward: silu(a) b, db = dy silu(a), da = dy b silu'(a)",
         run(831, async (h, rng, b, ctx) => {
-          const kf = b.fused.swiglu;
-          const kb = b.fused.swigluBackward;
-          if (!kf || !kb) return ctx.skip('no fused swiglu');
+          const kf = kernelCalls(b).swiglu;
+          const kb = kernelCalls(b).swigluBackward;
+          if (!kf || !kb) return ctx.skip('no swiglu kernel');
           for (const n of [1, 5, 257, 4099]) {
             const a = randomFloats(rng, n, -8, 8);
             const v = randomFloats(rng, n, -2, 2);
@@ -1068,9 +1072,9 @@ export function describeBackendConformance(
         it(
           `${kind}Forward (affine variants) saves its row statistics`,
           run(rms ? 810 : 811, async (h, rng, b, ctx) => {
-            const kr = b.fused.rmsnormForward;
-            const kl = b.fused.layernormForward;
-            if (rms ? !kr : !kl) return ctx.skip(`no fused ${kind}Forward`);
+            const kr = kernelCalls(b).rmsnormForward;
+            const kl = kernelCalls(b).layernormForward;
+            if (rms ? !kr : !kl) return ctx.skip(`no ${kind} kernel`);
             for (const [rows, dim] of NORM_CASES) {
               for (const [withG, withB] of affines) {
                 // an offset mean catches a one-pass E[x^2] - E[x]^2 variance
@@ -1119,9 +1123,9 @@ export function describeBackendConformance(
         it(
           `${kind}Backward matches the Jacobian-vector product (dx, dg${rms ? '' : ', db'})`,
           run(rms ? 812 : 813, async (h, rng, b, ctx) => {
-            const kr = b.fused.rmsnormBackward;
-            const kl = b.fused.layernormBackward;
-            if (rms ? !kr : !kl) return ctx.skip(`no fused ${kind}Backward`);
+            const kr = kernelCalls(b).rmsnormBackward;
+            const kl = kernelCalls(b).layernormBackward;
+            if (rms ? !kr : !kl) return ctx.skip(`no ${kind}Backward kernel`);
             for (const [rows, dim] of NORM_CASES) {
               for (const [withG, withB] of affines) {
                 const x = randomNormals(rng, rows * dim).map((v) => v + (rms ? 0 : 2));

@@ -16,4 +16,12 @@ export {
   randomNormals,
   scaledBound,
 } from './helpers.js';
+export {
+  type HeadsParams,
+  type KernelCalls,
+  kernelCalls,
+  type NormRowsParams,
+  type RopeParams,
+} from '../registry/kernel-calls.js';
+export { describeOpConformance, type OpConformanceOptions } from './op-conformance.js';
 export * from './reference.js';

@@ -7,14 +7,13 @@
 import type {
   AdamWParams,
   BinaryOp,
-  HeadsParams,
   MatmulParams,
   ReduceOp,
-  RopeParams,
   SoftmaxParams,
   UnaryOp,
 } from '../backend.js';
 import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
+import type { HeadsParams, RopeParams } from '../registry/kernel-calls.js';
 
 type Values = ArrayLike<number>;
 

@@ -42,7 +42,8 @@ export function blockFloats(n: number): number {
  *   and the backend falls back to ordinary Float32Arrays (with the TS kernels), so nothing fails.
  */
 export class WasmArena {
-  readonly exp: KernelExports;
+  /** the kernel module's exports (GEMM, SIMD elementwise, softmax, norm, AdamW, RoPE and head kernels) */
+  readonly wasm: KernelExports;
   readonly gemm: GemmCore;
   /** the GemmProvider face: works on arena views in place and copies other Float32Arrays in */
   readonly gemmProvider: ArenaGemmProvider;
@@ -61,12 +62,12 @@ export class WasmArena {
     }
     const module = kernelModule(api, true);
     this.memory = new api.Memory({ initial: 256, maximum: 65536, shared: true });
-    this.exp = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    this.wasm = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.buf = this.memory.buffer;
     this.buffers.add(this.buf);
-    const wsBytes = align64(this.exp.workspaceBytes());
-    const ws = align64(this.exp.heapBase());
-    this.gemm = createGemmCore(module, this.exp, this.memory, ws, opts.threads === 2 ? ws + wsBytes : null);
+    const wsBytes = align64(this.wasm.workspaceBytes());
+    const ws = align64(this.wasm.heapBase());
+    this.gemm = createGemmCore(module, this.wasm, this.memory, ws, opts.threads === 2 ? ws + wsBytes : null);
     this.top = align64(ws + wsBytes * this.gemm.threads);
     this.limitBytes = Math.min(opts.limitBytes ?? 2 ** 31, 2 ** 32 - PAGE);
     this.gemmProvider = arenaGemmProvider(this);

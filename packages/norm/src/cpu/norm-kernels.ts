@@ -1,4 +1,5 @@
-import type { FloatArray } from './float-array.js';
+import type { FloatArray } from '@tinyformer/tensor';
+
 /**
  * Fused RMSNorm and LayerNorm, forward and backward, one pass per row (llm.c layernorm_forward/backward).
  * Row statistics accumulate in f64. Backward accumulates dg/db over rows in f64 and writes dx in one pass:

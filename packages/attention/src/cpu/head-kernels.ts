@@ -1,5 +1,5 @@
-import type { HeadsParams, RopeParams } from '../../backend.js';
-import type { FloatArray } from './float-array.js';
+import type { FloatArray } from '@tinyformer/tensor';
+import type { HeadsParams, RopeParams } from '../params.js';
 
 /**
  * Attention's data movement in one pass each: the packed QKV projection [B, T, P*H*hd] to P head-major tensors
