@@ -19,27 +19,16 @@
 // so every operand must be readable and every output writable 3 floats past its end (the arena keeps 4 floats of
 // padding after every block). No output may overlap an input.
 
+import { readFileSync } from 'node:fs';
+
+// The op tables are plain data in ops.json, so that one list can serve this generator and the TS side.
+const OPS = JSON.parse(readFileSync(new URL('./ops.json', import.meta.url), 'utf8'));
 /** unary op codes shared with src/cpu/wasm (by index) */
-export const UNARY_CODES = [
-  'exp',
-  'sigmoid',
-  'silu',
-  'siluGrad',
-  'gelu',
-  'geluGrad',
-  'neg',
-  'square',
-  'sqrt',
-  'rsqrt',
-  'reciprocal',
-  'abs',
-  'relu',
-  'step',
-];
+export const UNARY_CODES = OPS.unary;
 /** binary op codes (by index) */
-export const BINARY_CODES = ['add', 'sub', 'mul', 'div'];
+export const BINARY_CODES = OPS.binary;
 /** binary layouts (by index): same shape; b a scalar; b a row repeated over a; a a scalar; a a row repeated over b */
-export const BINARY_MODES = ['same', 'scalarRight', 'rowRight', 'scalarLeft', 'rowLeft'];
+export const BINARY_MODES = OPS.binaryModes;
 
 /** name -> value of every splatted f32 constant the kernels use */
 const CONSTS = {
@@ -182,6 +171,8 @@ const UNARY = {
     body: () => ['const y = v128.bitselect(x, v128.bitselect(k_one, k_zero, f32x4.gt(x, k_zero)), f32x4.ne(x, x));'],
   },
 };
+
+for (const op of UNARY_CODES) if (!UNARY[op]) throw new Error(`ops.json: unary op '${op}' has no wasm kernel here`);
 
 const ind = (lines, pad) => lines.map((l) => `${pad}${l}`).join('\n');
 
