@@ -5,6 +5,10 @@ import { CliError } from './errors.js';
 
 export type { BackendPreference };
 
+/** The values of --backend; a Record so the compiler says when BackendPreference gains one. */
+const PREFERENCES: Record<BackendPreference, true> = { auto: true, cpu: true, gpu: true };
+export const BACKEND_PREFERENCES = Object.keys(PREFERENCES) as BackendPreference[];
+
 // loaded at run time through a variable specifier, so a missing GPU package only matters when it is asked for
 const GPU_PACKAGE = '@tinyformer/backend-gpu';
 
