@@ -1,6 +1,6 @@
 // Shared vitest config. Every package's vitest.config.ts calls packageConfig(import.meta.dirname).
 // Workspace packages resolve to their TypeScript sources, so tests never need a prior build (trpc's alias trick).
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 

@@ -1,10 +1,16 @@
+// a type-only import: erased from the output, so the GPU package stays optional at run time
+import type { BackendPreference } from '@tinyformer/backend-gpu';
 import { type Backend, CpuBackend } from '@tinyformer/tensor';
 import { CliError } from './errors.js';
 
-// a variable specifier keeps the GPU package optional at build time too
-const GPU_PACKAGE = '@tinyformer/backend-gpu';
+export type { BackendPreference };
 
-export type BackendPreference = 'auto' | 'cpu' | 'gpu';
+/** The values of --backend; a Record so the compiler says when BackendPreference gains one. */
+const PREFERENCES: Record<BackendPreference, true> = { auto: true, cpu: true, gpu: true };
+export const BACKEND_PREFERENCES = Object.keys(PREFERENCES) as BackendPreference[];
+
+// loaded at run time through a variable specifier, so a missing GPU package only matters when it is asked for
+const GPU_PACKAGE = '@tinyformer/backend-gpu';
 
 export interface ChosenBackend {
   backend: Backend;

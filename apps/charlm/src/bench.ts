@@ -23,6 +23,9 @@ import { loadBrownText } from './data/brown.js';
 import { BatchSampler, CharDataset } from './data/dataset.js';
 import { CharVocab } from './data/vocab.js';
 import { PRESETS } from './presets.js';
+import { trainInterleaved } from './train-interleaved.js';
+import type { LoopStep } from './train-loop.js';
+import { trainerOptions } from './trainer-options.js';
 
 /** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
 const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {
@@ -63,7 +66,7 @@ interface Run {
   backend: Backend;
   gemm: GemmProvider | undefined;
   trainer: Trainer;
-  next: () => { x: Int32Array; y: Int32Array };
+  sampler: BatchSampler;
   times: number[];
   /** process CPU time per step (all threads): less sensitive than wall time to other processes on a busy machine */
   cpu: number[];
@@ -132,20 +135,14 @@ async function main(): Promise<void> {
     const backend = new CpuBackend(opts);
     setBackend(backend);
     const model = new DecoderLM(config, { seed: 1337 });
-    const trainer = new Trainer(model, {
-      schedule: { lr: preset.lr, warmup: preset.warmup, decaySteps: preset.iters, minLr: preset.minLr },
-      beta1: preset.beta1,
-      beta2: preset.beta2,
-      weightDecay: preset.weightDecay,
-      gradClip: preset.gradClip,
-    });
+    const trainer = new Trainer(model, trainerOptions(preset));
     const sampler = new BatchSampler(data, B, T, new Rng(1338));
     return {
       name,
       backend,
       gemm: backend.gemmProvider,
       trainer,
-      next: () => sampler.next(),
+      sampler,
       times: [],
       cpu: [],
       buffers: [],
@@ -165,26 +162,33 @@ async function main(): Promise<void> {
   );
 
   let peakRss = 0;
-  const step = async (r: Run, timed: boolean) => {
-    setBackend(r.backend);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    const res = await r.trainer.trainStep(() => ({ ...r.next(), batchSize: B, contextLength: T }));
-    const dt = performance.now() - t0;
-    const c = process.cpuUsage(c0);
-    if (!Number.isFinite(res.loss)) throw new Error(`${r.name}: loss is ${res.loss}`);
-    if (timed) {
-      r.times.push(dt);
-      r.cpu.push((c.user + c.system) / 1000);
-      r.buffers.push(r.backend.memory().buffers);
-    }
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  };
-  for (let i = 0; i < warmup; i++) for (const r of runs) await step(r, false);
-  for (let i = 0; i < steps; i++) {
-    // rotate the order so no variant always runs right after another
-    for (let j = 0; j < runs.length; j++) await step(runs[(i + j) % runs.length]!, true);
-  }
+  let timed = false;
+  const loops = runs.map((r) => {
+    let c0 = process.cpuUsage();
+    return {
+      trainer: r.trainer,
+      sampler: r.sampler,
+      beforeStep: () => {
+        setBackend(r.backend);
+        c0 = process.cpuUsage();
+      },
+      afterStep: ({ result, ms }: LoopStep) => {
+        const c = process.cpuUsage(c0);
+        if (!Number.isFinite(result.loss)) throw new Error(`${r.name}: loss is ${result.loss}`);
+        if (timed) {
+          r.times.push(ms);
+          r.cpu.push((c.user + c.system) / 1000);
+          r.buffers.push(r.backend.memory().buffers);
+        }
+        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        return false;
+      },
+    };
+  });
+  await trainInterleaved(loops, warmup);
+  timed = true;
+  // rotate the order so no variant always runs right after another
+  await trainInterleaved(loops, steps, { rotate: true });
 
   const base = median(runs[0]!.times);
   const rows = runs.map((r) => {

@@ -1,44 +1,25 @@
 import { resolveModelConfig } from '@tinyformer/model';
+import { FLAGS, type Flag } from './flags.js';
 import type { TrainSettings } from './presets.js';
 
-/** The flag that sets each training setting (model fields by their config path). */
-export const SETTING_FLAGS: Record<string, string> = {
-  batchSize: '--batch-size',
-  iters: '--iters',
-  lr: '--lr',
-  minLr: '--min-lr',
-  warmup: '--warmup',
-  weightDecay: '--weight-decay',
-  beta1: '--beta1',
-  beta2: '--beta2',
-  gradClip: '--grad-clip',
-  gradAccumulation: '--accum',
-  evalEvery: '--eval-every',
-  evalIters: '--eval-iters',
-  checkpointEvery: '--checkpoint-every',
-  sampleTokens: '--sample-tokens',
-  contextLength: '--context',
-  dModel: '--d-model',
-  nLayers: '--layers',
-  nHeads: '--heads',
-  'norm.kind': '--norm',
-  'norm.placement': '--placement',
-  'norm.eps': '--eps',
-  'norm.affine': '--no-affine',
-  'norm.bias': '--no-norm-bias',
-  'ffn.kind': '--ffn',
-  'ffn.hiddenDim': '--hidden',
-  positional: '--positional',
-  tieEmbeddings: '--untied',
-  qkNorm: '--qk-norm',
-  finalNorm: '--final-norm / --no-final-norm',
-};
+/**
+ * The flag that sets each training setting (model fields by their config path, as ConfigError names them), from the
+ * flag table; two flags of one setting read "--final-norm / --no-final-norm".
+ */
+export const SETTING_FLAGS: Record<string, string> = {};
+for (const f of FLAGS as readonly Flag[]) {
+  if (!f.setting) continue;
+  const key = f.setting.replace(/^model\./, '');
+  SETTING_FLAGS[key] = SETTING_FLAGS[key] ? `${SETTING_FLAGS[key]} / --${f.name}` : `--${f.name}`;
+}
 
 /**
  * Settings that only decide when to evaluate, sample and checkpoint: they do not change the trained weights, so a
  * resumed run may change them (and --iters, which extends the run).
  */
-export const CADENCE_SETTINGS = ['iters', 'evalEvery', 'evalIters', 'checkpointEvery', 'sampleTokens'] as const;
+export const CADENCE_SETTINGS: readonly string[] = (FLAGS as readonly Flag[])
+  .filter((f) => f.cadence)
+  .map((f) => f.setting!);
 
 /**
  * The recipe differences between `from` (a checkpoint's settings) and `to` (what the flags ask for), as

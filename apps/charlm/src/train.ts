@@ -30,6 +30,8 @@ import type { TrainSettings } from './presets.js';
 import { Progress } from './progress.js';
 import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
 import { recipeChanges } from './settings-diff.js';
+import { trainLoop } from './train-loop.js';
+import { trainerOptions } from './trainer-options.js';
 
 export interface TrainOptions {
   settings: TrainSettings;
@@ -144,15 +146,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   prepareRunFolder(o.out, ckptBytes);
   writeFileAtomic(paths.backend, `${backendReason}\n`);
 
-  const trainer = new Trainer(model, {
-    schedule: { lr: settings.lr, warmup: settings.warmup, decaySteps: settings.iters, minLr: settings.minLr },
-    beta1: settings.beta1,
-    beta2: settings.beta2,
-    weightDecay: settings.weightDecay,
-    gradClip: settings.gradClip,
-    gradAccumulation: settings.gradAccumulation,
-    onNonFinite: o.onNonFinite,
-  });
+  const trainer = new Trainer(model, trainerOptions(settings, o.onNonFinite));
   const B = settings.batchSize;
   const T = config.contextLength;
   const sampler = new BatchSampler(dataset.train, B, T, new Rng(o.seed + 1));
@@ -230,99 +224,101 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     });
     return vocab.decode(ids);
   };
+  let stopped: { stopped: boolean };
   try {
-    while (trainer.step < settings.iters) {
-      // let a pending Ctrl-C or SIGTERM run its handler: a CPU step never waits on I/O, so without this turn of the
-      // event loop the signal would only be seen after the last step
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const t0 = performance.now();
-      const step = trainer.step + 1;
-      const isEval = step % settings.evalEvery === 0 && step < settings.iters;
-      let grads: ParamGradNorm[] | undefined;
-      // gradient norms only on the steps that log them: the hook is read before the update clears the gradients
-      const stepOpts: TrainStepOptions =
-        o.probe && isEval
-          ? {
-              onGradients: async (m, { gradAccumulation }) => {
-                grads = await gradNorms(m, { scale: 1 / gradAccumulation });
-              },
-            }
-          : {};
-      let r: Awaited<ReturnType<Trainer['trainStep']>>;
-      try {
+    let grads: ParamGradNorm[] | undefined;
+    const isEval = (step: number) => step % settings.evalEvery === 0 && step < settings.iters;
+    stopped = await trainLoop({
+      trainer,
+      sampler,
+      until: settings.iters,
+      beforeStep: async (step) => {
+        // let a pending Ctrl-C or SIGTERM run its handler: a CPU step never waits on I/O, so without this turn of the
+        // event loop the signal would only be seen after the last step
+        await new Promise<void>((resolve) => setImmediate(resolve));
         fault?.(step);
-        r = await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }), stepOpts);
-      } catch (e) {
-        if (e instanceof NonFiniteError) {
+      },
+      // gradient norms only on the steps that log them: the hook is read before the update clears the gradients
+      stepOptions: (step): TrainStepOptions => {
+        grads = undefined;
+        if (!(o.probe && isEval(step))) return {};
+        return {
+          onGradients: async (m, { gradAccumulation }) => {
+            grads = await gradNorms(m, { scale: 1 / gradAccumulation });
+          },
+        };
+      },
+      afterStep: async ({ step, result: r, ms }) => {
+        const dt = ms / 1000;
+        emaTime = emaTime === 0 ? dt : 0.9 * emaTime + 0.1 * dt;
+        const tps = tokensPerStep / dt;
+        progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
+        const line: Record<string, unknown> = {
+          step,
+          loss: r.loss,
+          lr: r.lr,
+          tokens_per_s: tps,
+          grad_norm: r.gradNorm,
+          // the backend's live buffers after the step: flat over a healthy run, on every backend
+          live_buffers: trainer.backend.memory().buffers,
+        };
+        if (r.skipped) {
+          line.skipped = true;
           progress.break();
-          // the Trainer counts steps from 0; the logs and metrics.jsonl from 1
-          const kept = existsSync(paths.checkpoint)
-            ? `The last good checkpoint (${paths.checkpoint}) is unchanged`
-            : 'No checkpoint had been written yet';
-          throw new CliError(
-            `${e.message.replace(/^step \d+:/, `step ${step}:`)}. ${kept}; lower --lr or pass --on-nan skip`,
+          o.log(
+            `step ${step}: skipped (--on-nan skip): loss ${r.loss.toFixed(4)}, gradient norm ${r.gradNorm.toFixed(4)}; the weights are unchanged`,
           );
         }
-        throw e;
-      }
-      const dt = (performance.now() - t0) / 1000;
-      emaTime = emaTime === 0 ? dt : 0.9 * emaTime + 0.1 * dt;
-      const tps = tokensPerStep / dt;
-      progress.update(step, r.loss, tokensPerStep / emaTime, emaTime * (settings.iters - step));
-      const line: Record<string, unknown> = {
-        step,
-        loss: r.loss,
-        lr: r.lr,
-        tokens_per_s: tps,
-        grad_norm: r.gradNorm,
-        // the backend's live buffers after the step: flat over a healthy run, on every backend
-        live_buffers: trainer.backend.memory().buffers,
-      };
-      if (r.skipped) {
-        line.skipped = true;
-        progress.break();
-        o.log(
-          `step ${step}: skipped (--on-nan skip): loss ${r.loss.toFixed(4)}, gradient norm ${r.gradNorm.toFixed(4)}; the weights are unchanged`,
-        );
-      }
-      if (isEval) {
-        const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
-        line.val_loss = val;
-        progress.break();
-        o.log(
-          `step ${step}: train ${r.loss.toFixed(4)}, val ${val.toFixed(4)} (${bitsPerChar(val).toFixed(3)} bits/char)`,
-        );
-        o.log(`--- sample ---\n${await sampleText(step)}\n--------------`);
-        if (bestVal === null || val < bestVal) {
-          bestVal = val;
-          await save(paths.best);
+        if (isEval(step)) {
+          const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
+          line.val_loss = val;
+          progress.break();
+          o.log(
+            `step ${step}: train ${r.loss.toFixed(4)}, val ${val.toFixed(4)} (${bitsPerChar(val).toFixed(3)} bits/char)`,
+          );
+          o.log(`--- sample ---\n${await sampleText(step)}\n--------------`);
+          if (bestVal === null || val < bestVal) {
+            bestVal = val;
+            await save(paths.best);
+          }
+          if (o.probe) {
+            line.activations = await probeActivations(model, dataset.val, B, T);
+            if (grads) line.grad_norms = grads;
+          }
         }
-        if (o.probe) {
-          line.activations = await probeActivations(model, dataset.val, B, T);
-          if (grads) line.grad_norms = grads;
+        appendMetrics(paths, line as { step: number });
+        if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters) stopSignal ??= 'stop-at';
+        if (step % settings.checkpointEvery === 0 || stopSignal) {
+          await save(paths.checkpoint);
+          writeLossChart(paths, `charlm ${o.out}`);
         }
-      }
-      appendMetrics(paths, line as { step: number });
-      if (o.stopAt !== undefined && step >= o.stopAt && step < settings.iters) stopSignal ??= 'stop-at';
-      if (step % settings.checkpointEvery === 0 || stopSignal) {
-        await save(paths.checkpoint);
-        writeLossChart(paths, `charlm ${o.out}`);
-      }
-      if (stopSignal) {
-        progress.break();
-        o.log(
-          `stopped (${stopSignal === 'stop-at' ? '--stop-at' : stopSignal}) at step ${step}; checkpoint written to ${paths.checkpoint}`,
-        );
-        o.log(
-          `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
-        );
-        if (stopSignal !== 'stop-at') process.exitCode = 130;
-        return { finalVal: Number.NaN, out: o.out };
-      }
-    }
+        return stopSignal !== null;
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof NonFiniteError)) throw e;
+    progress.break();
+    const kept = existsSync(paths.checkpoint)
+      ? `The last good checkpoint (${paths.checkpoint}) is unchanged`
+      : 'No checkpoint had been written yet';
+    // the Trainer counts steps from 0; the logs and metrics.jsonl from 1
+    throw new CliError(
+      `${e.message.replace(/^step \d+:/, `step ${e.step + 1}:`)}. ${kept}; lower --lr or pass --on-nan skip`,
+    );
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+  if (stopped.stopped) {
+    progress.break();
+    o.log(
+      `stopped (${stopSignal === 'stop-at' ? '--stop-at' : stopSignal}) at step ${trainer.step}; checkpoint written to ${paths.checkpoint}`,
+    );
+    o.log(
+      `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
+    );
+    if (stopSignal !== 'stop-at') process.exitCode = 130;
+    return { finalVal: Number.NaN, out: o.out };
   }
   progress.break();
   await save(paths.checkpoint);

@@ -1,11 +1,10 @@
-import { BatchSampler, meanLoss, PRESETS } from '@tinyformer/charlm';
+import { BatchSampler, meanLoss, PRESETS, trainLoop } from '@tinyformer/charlm';
 import {
   DecoderLM,
   gradNorms,
   type LrSchedule,
   layerGradNorms,
   type ModelConfigInput,
-  type StepResult,
   Trainer,
   type TrainStepOptions,
 } from '@tinyformer/model';
@@ -116,41 +115,42 @@ export async function trainRun(
   const validate = async () => finiteOrNull(await meanLoss(model, ctx.dataset.val, B, T, evalBatches));
   try {
     if (hooks.before) await hooks.before(model);
-    for (let s = 0; s < spec.steps; s++) {
-      const opts: TrainStepOptions = gradSteps.has(s)
-        ? {
-            onGradients: async (m) => {
-              recorded.push(toLayerNorms(s, await gradNorms(m)));
-            },
-          }
-        : {};
-      const r: StepResult = await trainer.trainStep(
-        () => ({ ...sampler.next(), batchSize: B, contextLength: T }),
-        opts,
-      );
-      const bad = r.skipped || !Number.isFinite(r.loss);
-      losses.push(finiteOrNull(r.loss));
-      gradNormCurve.push(finiteOrNull(r.gradNorm));
-      if (bad) {
-        nonFiniteSteps++;
-        firstNonFiniteStep ??= s;
-        consecutive++;
-      } else {
-        consecutive = 0;
-      }
-      const step = s + 1;
-      if (spec.evalEvery && step % spec.evalEvery === 0 && step < spec.steps)
-        val.push({ step, loss: await validate() });
-      if ((step % progressEvery === 0 || bad) && step < spec.steps && consecutive <= 1) {
-        ctx.log(
-          `    ${spec.label}: step ${step}/${spec.steps}, loss ${r.loss.toFixed(4)}${bad ? ' (non-finite step)' : ''}`,
-        );
-      }
-      if (consecutive >= maxBad) {
+    await trainLoop({
+      trainer,
+      sampler,
+      until: spec.steps,
+      // step s (0-based, as gradNormSteps counts) is loop step s + 1
+      stepOptions: (step): TrainStepOptions =>
+        gradSteps.has(step - 1)
+          ? {
+              onGradients: async (m) => {
+                recorded.push(toLayerNorms(step - 1, await gradNorms(m)));
+              },
+            }
+          : {},
+      afterStep: async ({ step, result: r }) => {
+        const bad = r.skipped || !Number.isFinite(r.loss);
+        losses.push(finiteOrNull(r.loss));
+        gradNormCurve.push(finiteOrNull(r.gradNorm));
+        if (bad) {
+          nonFiniteSteps++;
+          firstNonFiniteStep ??= step - 1;
+          consecutive++;
+        } else {
+          consecutive = 0;
+        }
+        if (spec.evalEvery && step % spec.evalEvery === 0 && step < spec.steps)
+          val.push({ step, loss: await validate() });
+        if ((step % progressEvery === 0 || bad) && step < spec.steps && consecutive <= 1) {
+          ctx.log(
+            `    ${spec.label}: step ${step}/${spec.steps}, loss ${r.loss.toFixed(4)}${bad ? ' (non-finite step)' : ''}`,
+          );
+        }
+        if (consecutive < maxBad) return false;
         stoppedAt = step;
-        break;
-      }
-    }
+        return true;
+      },
+    });
     const finalVal = spec.finalEvalBatches
       ? finiteOrNull(await meanLoss(model, ctx.dataset.val, B, T, spec.finalEvalBatches))
       : null;

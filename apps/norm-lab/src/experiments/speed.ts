@@ -1,4 +1,4 @@
-import { BatchSampler, lineChartSvg } from '@tinyformer/charlm';
+import { BatchSampler, type LoopStep, lineChartSvg, trainInterleaved } from '@tinyformer/charlm';
 import { DecoderLM, Trainer } from '@tinyformer/model';
 import { benchNorms } from '@tinyformer/norm/bench';
 import { type Backend, Rng } from '@tinyformer/tensor';
@@ -34,6 +34,8 @@ async function stepBench(ctx: LabContext, backend: Backend, size: SpeedSize): Pr
     const B = size.stepBatch;
     const T = size.stepModel.contextLength;
     const vocabSize = ctx.dataset.vocab.size;
+    // the warm-up steps are not recorded
+    let timing = false;
     const make = (kind: 'rmsnorm' | 'layernorm') => {
       const model = new DecoderLM(
         { ...size.stepModel, vocabSize, norm: { kind, placement: 'pre' } },
@@ -41,35 +43,30 @@ async function stepBench(ctx: LabContext, backend: Backend, size: SpeedSize): Pr
       );
       const trainer = new Trainer(model, { schedule: { lr: 1e-3, warmup: 0, decaySteps: 1, minLr: 1e-3 }, ...RECIPE });
       const sampler = new BatchSampler(ctx.dataset.train, B, T, new Rng(ctx.seed + 1));
-      const step = async () => {
-        const t0 = performance.now();
-        await trainer.trainStep(() => ({ ...sampler.next(), batchSize: B, contextLength: T }));
-        return performance.now() - t0;
+      const ms: number[] = [];
+      const loop = {
+        trainer,
+        sampler,
+        afterStep: (s: LoopStep) => {
+          if (timing) ms.push(s.ms);
+          return false;
+        },
       };
       const dispose = () => {
         trainer.optimizer.dispose();
         for (const p of model.parameters()) p.dispose();
       };
-      return { step, dispose };
+      return { loop, ms, dispose };
     };
     const rms = make('rmsnorm');
     const ln = make('layernorm');
     try {
-      for (let i = 0; i < size.stepWarmup; i++) {
-        await rms.step();
-        await ln.step();
-      }
-      const rmsMs: number[] = [];
-      const lnMs: number[] = [];
-      for (let i = 0; i < size.stepRuns; i++) {
-        if (i % 2 === 0) {
-          rmsMs.push(await rms.step());
-          lnMs.push(await ln.step());
-        } else {
-          lnMs.push(await ln.step());
-          rmsMs.push(await rms.step());
-        }
-      }
+      await trainInterleaved([rms.loop, ln.loop], size.stepWarmup);
+      timing = true;
+      // the order alternates: RMSNorm first on even rounds, LayerNorm first on odd ones
+      await trainInterleaved([rms.loop, ln.loop], size.stepRuns, { rotate: true });
+      const rmsMs = rms.ms;
+      const lnMs = ln.ms;
       const tokens = B * T;
       const summary = (ms: number[]) => ({
         stepMs: ms,
