@@ -1,3 +1,5 @@
+import { FFN_KINDS } from '@tinyformer/ffn';
+import { normKinds } from '@tinyformer/norm';
 import { BACKEND_PREFERENCES } from './backend.js';
 import { PRESET_NAMES, type TrainSettings } from './presets.js';
 
@@ -40,8 +42,9 @@ export type Flag = FlagValue & {
   name: string;
   short?: string;
   commands: readonly Command[];
-  /** the help line; a choice flag's choices and any default are added to it */
-  help: string;
+  /** the help line (a function when it lists what is registered at run time); a choice flag's choices and any
+   * default are added to it */
+  help: string | (() => string);
   /** the group it is listed under in `charlm train --help` */
   section?: 'run' | 'model' | 'optimizer';
   /** used when the flag is not given (train settings come from the preset or the checkpoint instead) */
@@ -245,7 +248,8 @@ export const FLAGS = [
     arg: '<kind>',
     commands: ['train'],
     section: 'model',
-    help: 'rmsnorm | layernorm | none',
+    // the registry's kinds: the built-ins and any a plugin registered
+    help: () => normKinds().join(' | '),
     setting: 'model.norm.kind',
   },
   {
@@ -289,7 +293,7 @@ export const FLAGS = [
     arg: '<kind>',
     commands: ['train'],
     section: 'model',
-    help: 'swiglu | gelu',
+    help: FFN_KINDS.join(' | '),
     setting: 'model.ffn.kind',
   },
   {

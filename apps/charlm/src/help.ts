@@ -35,7 +35,8 @@ export function commandHelp(command: Command): string {
 
 function flagLine(f: Flag): string {
   const left = `  --${f.name}${f.type === 'boolean' ? '' : ` ${f.arg}`}`;
-  let text = f.type === 'choice' ? [f.choices.join(' | '), f.help].filter((s) => s !== '').join(': ') : f.help;
+  const help = typeof f.help === 'function' ? f.help() : f.help;
+  let text = f.type === 'choice' ? [f.choices.join(' | '), help].filter((s) => s !== '').join(': ') : help;
   if (f.default !== undefined) text += ` (default ${f.default})`;
   const [first, ...more] = text.split('\n');
   const pad = left.length <= COLUMN - 2 ? left.padEnd(COLUMN) : `${left}  `;

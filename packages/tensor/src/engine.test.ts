@@ -17,7 +17,7 @@ describe('backend selection', () => {
   it('setBackend changes where new tensors live', () => {
     expect(t.getBackend()).toBe(b);
     expect(t.zeros([1]).backend).toBe(b);
-    const other = new t.CpuBackend({ fused: false });
+    const other = new t.CpuBackend({ kernels: false });
     expect(t.zeros([1], { backend: other }).backend).toBe(other);
   });
 });

@@ -1,7 +1,7 @@
 import type { Backend } from './backend.js';
 import { CpuBackend } from './cpu/cpu-backend.js';
-import type { PrimitiveAttrs, PrimitiveName } from './registry/primitives.js';
 import type { RecordedOp } from './registry/op.js';
+import type { PrimitiveAttrs, PrimitiveName } from './registry/primitives.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -26,7 +26,9 @@ export function getBackend(): Backend {
  */
 export interface AutogradHooks {
   /** a primitive op (add, matmul, reshape...): its rule is found by name, with attributes typed per name */
-  record: (<K extends PrimitiveName>(op: K, inputs: readonly Tensor[], output: Tensor, attrs: PrimitiveAttrs[K]) => void) | null;
+  record:
+    | (<K extends PrimitiveName>(op: K, inputs: readonly Tensor[], output: Tensor, attrs: PrimitiveAttrs[K]) => void)
+    | null;
   /** a registry op (defineOp): one node for all its outputs, backward from its definition */
   recordOp:
     | ((

@@ -36,6 +36,13 @@ export * from './ops/nn.js';
 export * from './ops/reduce.js';
 export { Rng } from './random.js';
 export {
+  type HeadsParams,
+  type KernelCalls,
+  kernelCalls,
+  type NormRowsParams,
+  type RopeParams,
+} from './registry/kernel-calls.js';
+export {
   type BackwardRule,
   type CaseInput,
   defineOp,
@@ -50,13 +57,6 @@ export {
   registeredOps,
   registerKernel,
 } from './registry/op.js';
-export {
-  type HeadsParams,
-  type KernelCalls,
-  kernelCalls,
-  type NormRowsParams,
-  type RopeParams,
-} from './registry/kernel-calls.js';
 export type { PrimitiveAttrs, PrimitiveName } from './registry/primitives.js';
 export {
   axisSplit,

@@ -113,7 +113,7 @@ describe('reading values', () => {
       name: 'fake-async',
       synchronous: false,
       downloadSync: undefined,
-      download: (s: object, n: number) => inner.download(s, n),
+      download: (s: object, n: number) => inner.download(s as t.CpuStorage, n),
     });
     const x = t.tensor([1, 2], undefined, { backend: asyncBackend });
     expect(() => x.dataSync()).toThrow("dataSync: backend 'fake-async' is asynchronous: use await t.data()");
@@ -177,7 +177,7 @@ describe('dispose and views', () => {
 
   it('ops refuse inputs from two different backends, naming both', () => {
     const a = t.ones([2], { backend: new t.CpuBackend() });
-    const c = t.ones([2], { backend: new t.CpuBackend({ fused: false }) });
+    const c = t.ones([2], { backend: new t.CpuBackend({ kernels: false }) });
     expect(() => t.add(a, c)).toThrow("add: inputs live on different backends ('cpu' and 'cpu(composite)')");
   });
 });

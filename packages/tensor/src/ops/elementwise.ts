@@ -1,8 +1,8 @@
 import type { BinaryOp, UnaryOp } from '../backend.js';
-import { broadcastShapes, sameShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
 import { ShapeError } from '../errors.js';
 import { defineOp, type Op } from '../registry/op.js';
+import { broadcastShapes, sameShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
 import { backendOf, composite, record, type TensorLike, toTensor, willRecord, wrap } from './internal.js';
 
 /** Elementwise binary op with NumPy broadcasting; numbers are scalars. */

@@ -1,10 +1,10 @@
 import type { SoftmaxParams } from '../backend.js';
 import { ShapeError, TensorError } from '../errors.js';
+import { defineOp, type Op } from '../registry/op.js';
 import { formatShape, sameShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from './creation.js';
 import { add, div, exp, log, mul, sub } from './elementwise.js';
-import { defineOp, type Op } from '../registry/op.js';
 import { backendOf, composite, record, requireFloat, requireRank, wrap } from './internal.js';
 import { max, sum } from './reduce.js';
 
@@ -181,7 +181,14 @@ function checkCrossEntropy(op: string, logits: Tensor, targets: Tensor): { rows:
 
 const CE_CASES = [
   { inputs: [{ shape: [5, 11] }, { shape: [5], ints: 11 }], attrs: null, noGrad: [1] },
-  { inputs: [{ shape: [2, 3, 7], range: [-4, 4] as const }, { shape: [2, 3], ints: 7 }], attrs: null, noGrad: [1] },
+  {
+    inputs: [
+      { shape: [2, 3, 7], range: [-4, 4] as const },
+      { shape: [2, 3], ints: 7 },
+    ],
+    attrs: null,
+    noGrad: [1],
+  },
 ];
 
 /** dlogits for per-row losses weighted by dLoss (cross-entropy's backward; not differentiable). */

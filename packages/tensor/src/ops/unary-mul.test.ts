@@ -4,7 +4,7 @@ import { CpuBackend } from '../cpu/cpu-backend.js';
 import * as t from '../index.js';
 
 const fused = new CpuBackend();
-const composite = new CpuBackend({ fused: false });
+const composite = new CpuBackend({ kernels: false });
 
 describe('unaryMul: y * op(x) in one pass', () => {
   for (const op of ['geluGrad', 'siluGrad', 'step', 'sigmoid'] as UnaryOp[]) {
@@ -54,7 +54,7 @@ describe('unaryMul: y * op(x) in one pass', () => {
     const y = t.randn([100], { seed: 6, backend: b });
     const before = b.memory().buffers;
     t.unaryMul('geluGrad', x, y).dispose();
-    const c = new CpuBackend({ fused: false });
+    const c = new CpuBackend({ kernels: false });
     const xc = t.randn([100], { seed: 5, backend: c });
     const yc = t.randn([100], { seed: 6, backend: c });
     const beforeC = c.memory().buffers;

@@ -1,6 +1,6 @@
 import type { Backend, SoftmaxParams, Storage, UnaryOp } from '../backend.js';
-import { registeredOps } from './op.js';
 import { type DType, Tensor } from '../tensor.js';
+import { registeredOps } from './op.js';
 
 /**
  * Storage-level access to registered op kernels, for the conformance suite and the kernel benchmarks: storage-level calls (values in through `upload`, out
@@ -194,7 +194,12 @@ export function kernelCalls(b: Backend): KernelCalls {
   const sh = k('splitHeads');
   if (sh) calls.splitHeads = (x, p) => sh([[x, packedShape(p)]], p);
   const mh = k('mergeHeads');
-  if (mh) calls.mergeHeads = (xs, p) => mh(xs.map((x) => [x, headShape(p)] as [Storage, number[]]), p)[0]!;
+  if (mh)
+    calls.mergeHeads = (xs, p) =>
+      mh(
+        xs.map((x) => [x, headShape(p)] as [Storage, number[]]),
+        p,
+      )[0]!;
   const ro = k('rope');
   if (ro) {
     calls.rope = (x, p) =>

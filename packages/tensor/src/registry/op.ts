@@ -138,7 +138,11 @@ export class Op<A> implements RecordedOp {
    * rules on it). Checks the inputs, then runs the kernel, or the composite where there is none, it declines, or
    * `composite` is set.
    */
-  forward(inputs: readonly Tensor[], attrs: A, opts: { composite?: boolean } = {}): { outputs: Tensor[]; saved: Tensor[] } {
+  forward(
+    inputs: readonly Tensor[],
+    attrs: A,
+    opts: { composite?: boolean } = {},
+  ): { outputs: Tensor[]; saved: Tensor[] } {
     const backend = backendOf(this.name, ...inputs);
     const shapes = this.spec.shapes(inputs, attrs);
     const kernel = opts.composite ? null : this.kernelFor(backend);

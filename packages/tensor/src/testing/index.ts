@@ -4,6 +4,13 @@
  * dependencies.
  */
 
+export {
+  type HeadsParams,
+  type KernelCalls,
+  kernelCalls,
+  type NormRowsParams,
+  type RopeParams,
+} from '../registry/kernel-calls.js';
 export { broadcastPairArb, seedArb, shapeArb } from './arbitraries.js';
 export { BINARY_OPS, type ConformanceOptions, describeBackendConformance, Harness } from './conformance.js';
 export {
@@ -16,12 +23,5 @@ export {
   randomNormals,
   scaledBound,
 } from './helpers.js';
-export {
-  type HeadsParams,
-  type KernelCalls,
-  kernelCalls,
-  type NormRowsParams,
-  type RopeParams,
-} from '../registry/kernel-calls.js';
 export { describeOpConformance, type OpConformanceOptions } from './op-conformance.js';
 export * from './reference.js';

@@ -4,16 +4,9 @@
  * backend, the CPU backend included. Each returns the values and, where the op reduces, `mag`: the same
  * computation over absolute values (e.g. sum |a||b| for matmul), which scales the error bound.
  */
-import type {
-  AdamWParams,
-  BinaryOp,
-  MatmulParams,
-  ReduceOp,
-  SoftmaxParams,
-  UnaryOp,
-} from '../backend.js';
-import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
+import type { AdamWParams, BinaryOp, MatmulParams, ReduceOp, SoftmaxParams, UnaryOp } from '../backend.js';
 import type { HeadsParams, RopeParams } from '../registry/kernel-calls.js';
+import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
 
 type Values = ArrayLike<number>;
 

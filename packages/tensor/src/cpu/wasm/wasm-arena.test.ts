@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MatmulParams, Storage } from '../../backend.js';
+import '../op-kernels.js';
+import { kernelCalls } from '../../registry/kernel-calls.js';
 import { CpuBackend, CpuStorage, defaultThreads } from '../cpu-backend.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
 import { blockFloats, sharedArena, WasmArena } from './wasm-arena.js';
@@ -125,40 +127,60 @@ describe.runIf(supported)('the wasm tensor arena', () => {
             const p = { rows, cols: dim, log, causalQueryLen: tq };
             guarded(n, () => {
               const x = up(n, 1);
-              return () => b.fused.softmax!(x, p);
+              return () => kernelCalls(b).softmax!(x, p);
             });
             guarded(n, () => {
               const [y, dy] = [up(n, 2), up(n, 3)];
-              return () => b.fused.softmaxBackward!(y, dy, p);
+              return () => kernelCalls(b).softmaxBackward!(y, dy, p);
             });
           }
         }
         guarded(n, () => {
           const [x, g] = [up(n, 4), up(dim, 5)];
           return () => {
-            const r = b.fused.rmsnormForward!(x, g, { rows, dim, eps: 1e-5 });
-            return [r.y, r.rstd];
+            const [y, rstd] = [b.alloc(n), b.alloc(rows)];
+            arena.wasm.rmsnormForward(x.ptr, g.ptr, y.ptr, rstd.ptr, rows, dim, 1e-5);
+            return [y, rstd];
           };
         });
         guarded(n, () => {
           const [dy, x, g, rstd] = [up(n, 6), up(n, 7), up(dim, 8), up(rows, 9)];
           return () => {
-            const r = b.fused.rmsnormBackward!(dy, x, g, rstd, rows, dim);
-            return [r.dx, r.dg!];
+            const [dx, dg] = [b.alloc(n), b.alloc(dim)];
+            b.scratch(arena, 2 * Math.ceil(dim / 4) * 4, (acc) =>
+              arena.wasm.rmsnormBackward(dy.ptr, x.ptr, g.ptr, rstd.ptr, dx.ptr, dg.ptr, acc, rows, dim),
+            );
+            return [dx, dg];
           };
         });
         guarded(n, () => {
           const [x, g, bias] = [up(n, 10), up(dim, 11), up(dim, 12)];
           return () => {
-            const r = b.fused.layernormForward!(x, g, bias, { rows, dim, eps: 1e-5 });
-            return [r.y, r.mean, r.rstd];
+            const [y, mean, rstd] = [b.alloc(n), b.alloc(rows), b.alloc(rows)];
+            arena.wasm.layernormForward(x.ptr, g.ptr, bias.ptr, y.ptr, mean.ptr, rstd.ptr, rows, dim, 1e-5);
+            return [y, mean, rstd];
           };
         });
         guarded(n, () => {
           const [dy, x, g, mean, rstd] = [up(n, 13), up(n, 14), up(dim, 15), up(rows, 16), up(rows, 17)];
           return () => {
-            const r = b.fused.layernormBackward!(dy, x, g, mean, rstd, rows, dim, true);
-            return [r.dx, r.dg!, r.db!];
+            const [dx, dg, db] = [b.alloc(n), b.alloc(dim), b.alloc(dim)];
+            b.scratch(arena, 4 * Math.ceil(dim / 4) * 4, (acc) =>
+              arena.wasm.layernormBackward(
+                dy.ptr,
+                x.ptr,
+                g.ptr,
+                mean.ptr,
+                rstd.ptr,
+                dx.ptr,
+                dg.ptr,
+                db.ptr,
+                acc,
+                rows,
+                dim,
+              ),
+            );
+            return [dx, dg, db];
           };
         });
         guarded(n, () => {
@@ -188,11 +210,12 @@ describe.runIf(supported)('the wasm tensor arena', () => {
       // poison the padding after the input
       new Float32Array(slot.data.buffer, slot.ptr + rows * dim * 4, 4).fill(Number.NaN);
       const x = new CpuStorage(slot.data, arena, slot.ptr, slot.cap);
-      const { y, rstd } = b.fused.rmsnormForward!(x, null, { rows, dim, eps: 1e-5 });
+      const [y, rstd] = [b.alloc(rows * dim), b.alloc(rows)];
+      arena.wasm.rmsnormForward(x.ptr, 0, y.ptr, rstd.ptr, rows, dim, 1e-5);
       expect(Array.from(b.downloadSync(rstd, rows)).every(Number.isFinite)).toBe(true);
       expect(Array.from(b.downloadSync(y, rows * dim)).every(Number.isFinite)).toBe(true);
-      const sm = b.fused.softmax!(x, { rows, cols: dim, log: false, causalQueryLen: 0 });
-      expect(Array.from(b.downloadSync(sm, rows * dim)).every(Number.isFinite)).toBe(true);
+      const sm = kernelCalls(b).softmax!(x, { rows, cols: dim, log: false, causalQueryLen: 0 });
+      expect(Array.from(b.downloadSync(sm as CpuStorage, rows * dim)).every(Number.isFinite)).toBe(true);
       arena.release(slot.ptr, slot.cap);
     });
   });
