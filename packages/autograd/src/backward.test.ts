@@ -1,6 +1,6 @@
 import * as t from '@tinyformer/tensor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backward, grad, isGradEnabled, nodeOf, noGrad, Parameter } from './index.js';
+import { backward, grad, isGradEnabled, nodeOf, noGrad, Parameter, type PrimitiveRule, RULES } from './index.js';
 
 let b: t.CpuBackend;
 let prev: t.Backend;
@@ -105,12 +105,25 @@ describe('backward', () => {
     expect(() => backward(x.mul(2))).toThrow(t.TensorError);
   });
 
-  it('an op without a backward rule fails when recorded, naming it', () => {
-    const x = leaf([1]);
-    const out = t.ones([1]);
-    expect(() => t.record('fancyOp', [x], out)).toThrow(
-      "fancyOp: op 'fancyOp' has no backward rule, but one of its inputs requires grad",
-    );
+  it('a primitive without a rule, a rule reading an unrecorded attribute, an op without backward: compile errors', () => {
+    type Rules = { readonly [K in t.PrimitiveName]: PrimitiveRule<K> | 'none' };
+    const { matmul: _dropped, ...rest } = RULES;
+    // @ts-expect-error 'matmul' has no rule
+    const missing: Rules = rest;
+    // @ts-expect-error matmul records transA and transB, not transC
+    const typo: PrimitiveRule<'matmul'> = (g, node) => [node.attrs.transC ? g : null, null];
+    const noBackward = () =>
+      // @ts-expect-error an op definition must say how to differentiate it, or 'none'
+      t.defineOp<null>({
+        name: 'noRule',
+        shapes: ([x]) => ({ outputs: [x!.shape] }),
+        composite: ([x]) => ({ outputs: [x!] }),
+      });
+    expect([missing, typo, noBackward].every((v) => v !== null)).toBe(true);
+    // and at run time every unary and binary primitive has an entry
+    for (const op of [...t.UNARY_OPS, 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt'] as const) {
+      expect(RULES[op], op).toBeDefined();
+    }
   });
 });
 

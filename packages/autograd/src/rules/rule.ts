@@ -9,4 +9,7 @@ export interface PrimitiveNode<K extends PrimitiveName> {
 }
 
 /** One gradient per input (null for inputs that get none), each already shaped like its input. */
-export type PrimitiveRule<K extends PrimitiveName> = (grad: Tensor, node: PrimitiveNode<K>) => readonly (Tensor | null)[];
+export type PrimitiveRule<K extends PrimitiveName> = (
+  grad: Tensor,
+  node: PrimitiveNode<K>,
+) => readonly (Tensor | null)[];
