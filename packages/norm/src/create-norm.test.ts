@@ -2,10 +2,9 @@ import { backward } from '@tinyformer/autograd';
 import { randn, TensorError, tensor } from '@tinyformer/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EPS, NORM_KINDS, type NormConfig } from './config.js';
-import { createNorm } from './create-norm.js';
-import { layerNorm, rmsNorm } from './fused.js';
+import { createNorm, DEFAULT_EPS, type NormConfig, normKind, normKinds, registerNormKind } from './kinds.js';
 import { Identity, LayerNorm, RMSNorm } from './layers.js';
+import { layerNorm, rmsNorm } from './ops.js';
 
 describe('createNorm builds each kind from config', () => {
   const cases: { config: NormConfig; cls: unknown; kind: string; params: (d: number) => string[] }[] = [
@@ -78,9 +77,9 @@ describe('createNorm builds each kind from config', () => {
     expect(ln.weight!.grad!.dataSync().some((v) => v !== 0)).toBe(true);
   });
 
-  it('NORM_KINDS lists every kind createNorm accepts', () => {
-    expect([...NORM_KINDS].sort()).toEqual(['layernorm', 'none', 'rmsnorm']);
-    for (const kind of NORM_KINDS) expect(createNorm({ kind } as NormConfig, 2).kind).toBe(kind);
+  it('normKinds() lists every kind createNorm accepts', () => {
+    expect([...normKinds()].sort()).toEqual(['layernorm', 'none', 'rmsnorm']);
+    for (const kind of normKinds()) expect(createNorm({ kind } as NormConfig, 2).kind).toBe(kind);
   });
 });
 
@@ -126,5 +125,30 @@ describe('bad configs throw clear errors', () => {
     expect(() => layerNorm(x, null, randn([4, 1]), 1e-5)).toThrow('layernorm: shift [4,1] must be [4] for input [2,4]');
     expect(() => rmsNorm(tensor(3), null, 1e-5)).toThrow(/must have a feature axis/);
     expect(() => layerNorm(randn([2, 0]), null, null, 1e-5)).toThrow(/empty feature axis/);
+  });
+});
+
+describe('registerNormKind', () => {
+  it('adds a kind that createNorm builds and normKinds lists, and removes it again', () => {
+    const remove = registerNormKind({
+      kind: 'scaled-identity',
+      description: 'x * 2 (a test kind)',
+      create: () => new Identity(),
+    });
+    try {
+      expect(normKinds()).toContain('scaled-identity');
+      expect(normKind('scaled-identity')?.description).toBe('x * 2 (a test kind)');
+      expect(createNorm({ kind: 'scaled-identity' }, 4)).toBeInstanceOf(Identity);
+    } finally {
+      remove();
+    }
+    expect(normKinds()).not.toContain('scaled-identity');
+    expect(() => createNorm({ kind: 'scaled-identity' }, 4)).toThrow(/unknown norm kind "scaled-identity"/);
+  });
+
+  it('refuses a kind name that a config or a CLI flag could not carry', () => {
+    expect(() => registerNormKind({ kind: 'Bad Kind', description: '', create: () => new Identity() })).toThrow(
+      'registerNormKind: kind "Bad Kind" must match /^[a-z][a-z0-9_-]*$/',
+    );
   });
 });

@@ -1,7 +1,9 @@
+import './index.js';
 import { concat, tensor } from '@tinyformer/tensor';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { layerNorm, layerNormComposite, rmsNorm, rmsNormComposite } from './fused.js';
+import { layerNormComposite, rmsNormComposite } from './composite.js';
+import { layerNorm, rmsNorm } from './ops.js';
 
 const RUNS = { numRuns: 60, seed: 42 };
 

@@ -66,7 +66,8 @@ export const rmsnormBackwardOp: Op<RmsNormAttrs> = defineOp<RmsNormAttrs>({
   shapes(inputs, { hasScale }) {
     const [dy, x] = inputs as [Tensor, Tensor];
     normRows('rmsnormBackward', x, hasScale ? inputs[2]! : null, null);
-    if (dy.size !== x.size) throw new TensorError('rmsnormBackward', `dy ${dy.describe()} must match x ${x.describe()}`);
+    if (dy.size !== x.size)
+      throw new TensorError('rmsnormBackward', `dy ${dy.describe()} must match x ${x.describe()}`);
     return { outputs: hasScale ? [x.shape, [dimOf(x)]] : [x.shape] };
   },
   composite(inputs, { hasScale }) {
@@ -168,7 +169,10 @@ export const layernormOp: Op<LayerNormAttrs> = defineOp<LayerNormAttrs>({
       inputs: [{ shape: [4, 12] }, { shape: [12] }, { shape: [12] }],
       attrs: { eps: 1e-5, hasScale: true, hasShift: true },
     },
-    { inputs: [{ shape: [3, 9], range: [-2, 5] }, { shape: [9] }], attrs: { eps: 1e-5, hasScale: true, hasShift: false } },
+    {
+      inputs: [{ shape: [3, 9], range: [-2, 5] }, { shape: [9] }],
+      attrs: { eps: 1e-5, hasScale: true, hasShift: false },
+    },
     { inputs: [{ shape: [2, 2, 7] }], attrs: { eps: 1e-3, hasScale: false, hasShift: false } },
   ] satisfies OpCase<LayerNormAttrs>[],
 });

@@ -89,7 +89,18 @@ registerKernel(layernormBackwardOp, CpuBackend, (be, inputs, { hasScale, hasShif
   if (!done) {
     const ag = g ? be.array(g) : null;
     const [am, ar2] = [be.array(mean), be.array(rstd)];
-    layernormBackwardKernel(be.array(dy), be.array(x), ag, am, ar2, dx.data, dg?.data ?? null, db?.data ?? null, rows, dim);
+    layernormBackwardKernel(
+      be.array(dy),
+      be.array(x),
+      ag,
+      am,
+      ar2,
+      dx.data,
+      dg?.data ?? null,
+      db?.data ?? null,
+      rows,
+      dim,
+    );
   }
   const outputs = [dx];
   if (dg) outputs.push(dg);

@@ -72,9 +72,11 @@ export function describeOpConformance(
       backend ??= await makeBackend();
       return backend;
     };
-    it.runIf(ops.length === 0)('has ops with cases to check', () => {
-      throw new Error(`no registered op has conformance cases${opts.ops ? ` among ${opts.ops.join(', ')}` : ''}`);
-    });
+    if (ops.length === 0) {
+      it('has ops with cases to check', () => {
+        throw new Error(`no registered op has conformance cases${opts.ops ? ` among ${opts.ops.join(', ')}` : ''}`);
+      });
+    }
     for (const op of ops) {
       it(`${op.name}: kernel == composite, forward and backward`, async (ctx: TestContext) => {
         const b = await get();

@@ -1,7 +1,9 @@
+import './index.js';
 import { assertGradcheck, grad } from '@tinyformer/autograd';
 import { type Backend, CpuBackend, getBackend, randn, setBackend, type Tensor, tensor, tidy } from '@tinyformer/tensor';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { layerNorm, layerNormComposite, rmsNorm, rmsNormComposite } from './fused.js';
+import { layerNormComposite, rmsNormComposite } from './composite.js';
+import { layerNorm, layernormBackwardOp, layernormOp, rmsNorm, rmsnormBackwardOp, rmsnormOp } from './ops.js';
 
 /** Asserts |a - b| <= atol + rtol * |b| elementwise, reporting the worst element. */
 function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, atol = 1e-5, rtol = 1e-5): void {
@@ -98,14 +100,11 @@ describe('fused norms agree with the composites', () => {
     }
   }
 
-  it('the default CPU backend really runs the fused kernels (forward and backward)', () => {
+  it('the default CPU backend really runs the kernels (forward and backward)', () => {
     const backend = new CpuBackend();
-    const spies = [
-      vi.spyOn(backend.fused, 'rmsnormForward'),
-      vi.spyOn(backend.fused, 'rmsnormBackward'),
-      vi.spyOn(backend.fused, 'layernormForward'),
-      vi.spyOn(backend.fused, 'layernormBackward'),
-    ];
+    const ops = [rmsnormOp, rmsnormBackwardOp, layernormOp, layernormBackwardOp];
+    for (const op of ops) expect(op.kernelFor(backend), op.name).not.toBeNull();
+    const spies = ops.map((op) => vi.spyOn(op, 'kernelFor'));
     const c = makeCase([2, 4], { scale: true, shift: true }, 3, backend);
     run(OPS[0]!.fused, c);
     run(OPS[1]!.fused, c);
@@ -123,8 +122,8 @@ describe('fused norms agree with the composites', () => {
   });
 });
 
-describe('fused norms on a backend without fused kernels', () => {
-  const composite = new CpuBackend({ fused: false });
+describe('the norm ops on a backend without kernels', () => {
+  const composite = new CpuBackend({ kernels: false });
   let prev: Backend;
   beforeEach(() => {
     prev = getBackend();
@@ -134,8 +133,8 @@ describe('fused norms on a backend without fused kernels', () => {
   });
 
   it('has no norm kernels (so the fallback path is what runs)', () => {
-    expect(composite.fused.rmsnormForward).toBeUndefined();
-    expect(composite.fused.layernormBackward).toBeUndefined();
+    expect(rmsnormOp.kernelFor(composite)).toBeNull();
+    expect(layernormBackwardOp.kernelFor(composite)).toBeNull();
   });
 
   for (const op of OPS) {
@@ -172,7 +171,7 @@ describe('fused norms on a backend without fused kernels', () => {
   });
 
   it('float64: the fallback path matches the composite to ~1e-12 (forward and gradients)', () => {
-    const f64 = new CpuBackend({ precision: 'float64', fused: false });
+    const f64 = new CpuBackend({ precision: 'float64', kernels: false });
     for (const op of OPS) {
       const c = makeCase([3, 7], { scale: true, shift: op.hasShift }, 21, f64);
       const a = run(op.fused, c);
