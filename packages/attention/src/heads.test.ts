@@ -1,3 +1,4 @@
+import './index.js';
 import { assertGradcheck, backward } from '@tinyformer/autograd';
 import {
   type Backend,
@@ -13,12 +14,12 @@ import {
 } from '@tinyformer/tensor';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CausalSelfAttention } from './attention.js';
-import { mergeHeads, splitHeads } from './heads.js';
+import { mergeHeads, mergeHeadsOp, splitHeads, splitHeadsOp } from './heads.js';
 import { applyRope, ropeComposite } from './rope.js';
 
-// the default CPU backend has the fused splitHeads/mergeHeads/rope kernels; this one takes every composite path
+// the default CPU backend runs the splitHeads/mergeHeads/rope kernels; this one takes every composite path
 const fused = new CpuBackend();
-const composite = new CpuBackend({ fused: false });
+const composite = new CpuBackend({ kernels: false });
 
 function on(b: Backend, shape: number[], seed: number, std = 1): Tensor {
   return tensor(randn(shape, { seed, std }).dataSync(), shape, { backend: b });
@@ -55,8 +56,8 @@ describe('splitHeads / mergeHeads', () => {
       for (const [i, y] of got.ys.entries()) expect(Array.from(y)).toEqual(Array.from(ref.ys[i]!));
       expect(Array.from(got.dx)).toEqual(Array.from(ref.dx));
     }
-    expect(fused.fused.splitHeads && fused.fused.mergeHeads).toBeTruthy();
-    expect(composite.fused.splitHeads).toBeUndefined();
+    expect(splitHeadsOp.kernelFor(fused) && mergeHeadsOp.kernelFor(fused)).toBeTruthy();
+    expect(splitHeadsOp.kernelFor(composite)).toBeNull();
   });
 
   it('mergeHeads is (B, H, T, hd) -> (B, T, H*hd), exactly, on both paths; it inverts splitHeads(x, H, 1)', () => {

@@ -33,7 +33,13 @@ export const swigluOp: Op<null> = defineOp<null>({
   backward: ([g], { inputs: [a, b] }) => swigluBackwardOp.apply([a!, b!, g!], null),
   cases: [
     { inputs: [{ shape: [3, 11], range: [-6, 6] }, { shape: [3, 11] }], attrs: null },
-    { inputs: [{ shape: [257], range: [-8, 8] }, { shape: [257], range: [-2, 2] }], attrs: null },
+    {
+      inputs: [
+        { shape: [257], range: [-8, 8] },
+        { shape: [257], range: [-2, 2] },
+      ],
+      attrs: null,
+    },
   ],
 });
 
