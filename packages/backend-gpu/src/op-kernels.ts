@@ -4,10 +4,10 @@ import {
   crossEntropyOp,
   registerKernel,
   type SoftmaxParams,
-  type Tensor,
   softmaxBackwardOp,
   softmaxOp,
   softmaxParams,
+  type Tensor,
 } from '@tinyformer/tensor';
 import { GpuBackend } from './gpu-backend.js';
 

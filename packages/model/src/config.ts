@@ -72,7 +72,11 @@ export const modelConfigSchema = z
         message: `must be one of ${allowed}, got ${JSON.stringify(c.norm.kind)}`,
       });
     } else if (c.qkNorm && norm.normalizes === false) {
-      ctx.addIssue({ code: 'custom', path: ['qkNorm'], message: `qkNorm needs a norm kind other than "${c.norm.kind}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['qkNorm'],
+        message: `qkNorm needs a norm kind other than "${c.norm.kind}"`,
+      });
     }
   });
 
