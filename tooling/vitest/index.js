@@ -8,7 +8,7 @@ const root = resolve(import.meta.dirname, '../..');
 
 function workspaceAliases() {
   const aliases = [];
-  for (const dir of ['packages', 'apps']) {
+  for (const dir of ['packages', 'apps', 'examples']) {
     const base = join(root, dir);
     if (!existsSync(base)) continue;
     for (const name of readdirSync(base)) {
