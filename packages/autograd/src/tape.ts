@@ -9,7 +9,7 @@ export interface GraphNode {
   readonly attrs: unknown;
   readonly backward: BackwardFn;
   /**
-   * Set on an op with several outputs (defineMultiOp): every output's `node` is this one node, `output` is the
+   * Set on an op with several outputs (a registry op): every output's `node` is this one node, `output` is the
    * first of them, and backward runs once, through `multiBackward`, with one gradient per output (null where an
    * output got none) instead of through `backward`.
    */

@@ -3,8 +3,9 @@ import type { BinaryOp, ReduceOp, UnaryOp } from '../backend.js';
 type NoAttrs = Record<string, never>;
 
 /**
- * The primitive ops that autograd records, with the attributes each one records. They map one to one onto the
- * Backend's methods; everything else is a registry op (defineOp). autograd's rule table is a mapped type over this
+ * The primitive ops that autograd records, with the attributes each one records: the Backend's methods that produce
+ * a differentiable value (fill, uploads and AdamW record nothing), plus reshape, a view that needs no method.
+ * Everything else is a registry op (defineOp). autograd's rule table is a mapped type over this
  * interface, so a primitive without a backward rule, or a rule that reads an attribute the op does not record, is
  * a compile error.
  */
