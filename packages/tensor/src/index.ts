@@ -23,8 +23,8 @@ export {
   type WasmGemmOptions,
   type WasmGemmProvider,
   type WasmThreadStats,
-  wasmSimdSupported,
 } from './cpu/wasm/wasm-gemm.js';
+export { type KernelExports, wasmSimdSupported } from './cpu/wasm/wasm-module.js';
 export { type AutogradHooks, autogradHooks, getBackend, setBackend, tidy } from './engine.js';
 export { ShapeError, TensorError } from './errors.js';
 export * from './ops/creation.js';

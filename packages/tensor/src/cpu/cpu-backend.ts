@@ -1,6 +1,11 @@
+export { CpuStorage } from './cpu-storage.js';
+export { defaultThreads } from './default-threads.js';
+
 import type { AdamWParams, Backend, BackendMemory, BinaryOp, MatmulParams, ReduceOp, UnaryOp } from '../backend.js';
 import { TensorError } from '../errors.js';
 import { sizeOf } from '../shape.js';
+import { CpuStorage, reclaim } from './cpu-storage.js';
+import { defaultThreads } from './default-threads.js';
 import type { GemmProvider } from './gemm.js';
 import { adamwKernel } from './kernels/adamw.js';
 import { binaryKernel, isTrailing, unaryKernel } from './kernels/elementwise.js';
@@ -15,21 +20,6 @@ import { createWasmElementwise, type WasmElementwiseProvider } from './wasm/wasm
 import { defaultGemmProvider } from './wasm/wasm-gemm.js';
 import { keepsExact, wasmUnaryCode } from './wasm-unary-code.js';
 
-/** TINYFORMER_CPU_THREADS if set to 1 or 2, else 2 where the host has at least 2 cores, else 1 */
-export function defaultThreads(): 1 | 2 {
-  const proc = (
-    globalThis as { process?: { env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }
-  ).process;
-  const env = proc?.env?.TINYFORMER_CPU_THREADS;
-  if (env === '1' || env === '2') return Number(env) as 1 | 2;
-  const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?: () => number } | undefined;
-  const cores =
-    os?.availableParallelism?.() ??
-    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ??
-    1;
-  return cores >= 2 ? 2 : 1;
-}
-
 /** below this many elements the TS loop beats the call into wasm */
 const SIMD_MIN = 64;
 
@@ -41,32 +31,8 @@ function defaultElementwise(): WasmElementwiseProvider | null {
   return sharedElementwise;
 }
 
-/**
- * CPU storage: one Float32Array of exactly the tensor's size (Float64Array in float64 mode). With the wasm arena it
- * is a view into the arena's memory: `ptr` is its byte address there and `cap` its padded size in floats (null, -1
- * and 0 for an ordinary array).
- */
-export class CpuStorage {
-  constructor(
-    readonly data: FloatArray,
-    readonly arena: WasmArena | null = null,
-    readonly ptr = -1,
-    readonly cap = 0,
-  ) {}
-}
-
 const BINARY_CODE = new Map<string, number>(BINARY_CODES.map((op, i) => [op, i]));
 const MODE = Object.fromEntries(BINARY_MODES.map((m, i) => [m, i])) as Record<(typeof BINARY_MODES)[number], number>;
-
-/** an arena block's address and size, for the finalizer of a storage that was dropped without dispose() */
-interface Held {
-  arena: WasmArena;
-  ptr: number;
-  cap: number;
-}
-
-/** returns arena blocks of storages that were garbage-collected without dispose() (as the JS heap would) */
-const reclaim = new FinalizationRegistry<Held>((h) => h.arena.release(h.ptr, h.cap));
 
 export interface CpuBackendOptions {
   /**

@@ -4,13 +4,6 @@
  * dependencies.
  */
 
-export {
-  type HeadsParams,
-  type KernelCalls,
-  kernelCalls,
-  type NormRowsParams,
-  type RopeParams,
-} from '../registry/kernel-calls.js';
 export { broadcastPairArb, seedArb, shapeArb } from './arbitraries.js';
 export { BINARY_OPS, type ConformanceOptions, describeBackendConformance, Harness } from './conformance.js';
 export {

@@ -5,7 +5,7 @@ import { kernelCalls } from '../../registry/kernel-calls.js';
 import { CpuBackend, CpuStorage, defaultThreads } from '../cpu-backend.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
 import { blockFloats, sharedArena, WasmArena } from './wasm-arena.js';
-import { wasmSimdSupported } from './wasm-gemm.js';
+import { wasmSimdSupported } from './wasm-module.js';
 
 const supported = wasmSimdSupported() && typeof SharedArrayBuffer === 'function';
 

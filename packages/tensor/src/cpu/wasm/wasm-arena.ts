@@ -1,19 +1,16 @@
 import type { MatmulParams } from '../../backend.js';
 import { type GemmFn, type GemmProvider, referenceGemm } from '../gemm.js';
 import { GEMM_TILE } from './kernels.gen.js';
+import { createGemmCore, type GemmCore, gemmEdgeCase, type WasmThreadStats } from './wasm-gemm.js';
 import {
   align64,
-  createGemmCore,
-  type GemmCore,
-  gemmEdgeCase,
   type KernelExports,
   kernelModule,
   PAGE,
   type WasmMemory,
-  type WasmThreadStats,
   wasmApi,
   wasmSimdSupported,
-} from './wasm-gemm.js';
+} from './wasm-module.js';
 
 /**
  * The padded block size (in floats) for a tensor of n floats: at least n + 4, a multiple of 16, and above 256 floats

@@ -4,7 +4,7 @@ import { unaryRef } from '../../testing/reference.js';
 import { CpuBackend } from '../cpu-backend.js';
 import { unaryKernel } from '../kernels/elementwise.js';
 import { createWasmElementwise } from './wasm-elementwise.js';
-import { wasmSimdSupported } from './wasm-gemm.js';
+import { wasmSimdSupported } from './wasm-module.js';
 
 const OPS: UnaryOp[] = ['exp', 'sigmoid', 'silu', 'siluGrad', 'gelu', 'geluGrad'];
 const U = 2 ** -24;

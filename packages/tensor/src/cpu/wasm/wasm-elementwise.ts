@@ -1,6 +1,6 @@
 import type { UnaryOp } from '../../backend.js';
 import { UNARY_CODES } from './kernels.gen.js';
-import { type KernelExports, kernelModule, type WasmApi, wasmApi, wasmSimdSupported } from './wasm-gemm.js';
+import { type KernelExports, kernelModule, type WasmApi, wasmApi, wasmSimdSupported } from './wasm-module.js';
 
 /**
  * WASM SIMD elementwise kernels for the transcendental activations (exp, sigmoid, SiLU, GELU and their backward

@@ -3,7 +3,8 @@ import type { MatmulParams } from '../../backend.js';
 import { CpuBackend } from '../cpu-backend.js';
 import { referenceGemm } from '../gemm.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
-import { createWasmGemm, wasmSimdSupported } from './wasm-gemm.js';
+import { createWasmGemm } from './wasm-gemm.js';
+import { wasmSimdSupported } from './wasm-module.js';
 
 const U = 2 ** -24;
 const SENTINEL = 12345.5;
