@@ -10,7 +10,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let missing = 0;
-for (const group of ['packages', 'apps']) {
+for (const group of ['packages', 'apps', 'examples']) {
   const base = join(root, group);
   if (!existsSync(base)) continue;
   for (const name of readdirSync(base)) {
