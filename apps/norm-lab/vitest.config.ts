@@ -1,3 +1,4 @@
 import { packageConfig } from '@tinyformer/vitest-config';
 
-export default packageConfig(import.meta.dirname);
+// global-setup builds the CLI and the example plugin that the child-process tests (--plugin) run
+export default packageConfig(import.meta.dirname, { globalSetup: ['test/global-setup.ts'] });

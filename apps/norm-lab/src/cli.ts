@@ -24,7 +24,9 @@ options:
   --quick            scaled-down sizes that finish in seconds (smoke test; too small to judge the claims)
   --backend <b>      auto | cpu | gpu (default auto); speed also measures the CPU when a GPU is chosen
   --data <file>      UTF-8 text to train on (default: the embedded Brown Corpus)
-  --seed <n>         seed for init and data order (default 1337)`;
+  --seed <n>         seed for init and data order (default 1337)
+  --plugin <path>    a JS module file or package folder that registers norm kinds when imported (repeatable);
+                     quality and depth (pre-norm) also train each kind it adds, with a claim line for each`;
 
 const USER_ERRORS = [CliError, DataError, ConfigError, TensorError];
 
@@ -36,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command !== 'run')
     throw new CliError(`unknown command ${JSON.stringify(command)}; usage: norm-lab run <experiment|all>`);
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -48,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         backend: { type: 'string' },
         data: { type: 'string' },
         seed: { type: 'string' },
+        plugin: { type: 'string', multiple: true },
       },
       strict: true,
       allowPositionals: true,
@@ -84,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
     out: (values.out as string | undefined) ?? 'runs/norm-lab',
     data: values.data as string | undefined,
     seed,
+    plugins: (values.plugin as string[] | undefined) ?? [],
     log: (line) => console.log(line),
   });
   return 0;

@@ -11,6 +11,19 @@ export interface LabContext {
   dataSource: string;
   seed: number;
   log: (line: string) => void;
+  /** norm kinds beyond the built-ins (from --plugin): quality and depth train them too */
+  extraNorms?: readonly ExtraNorm[];
+}
+
+export interface ExtraNorm {
+  kind: string;
+  /** the registry's one-line description */
+  description: string;
+}
+
+/** How reports name a norm kind: the built-ins by their paper names, any other kind as registered. */
+export function normLabel(kind: string): string {
+  return kind === 'rmsnorm' ? 'RMSNorm' : kind === 'layernorm' ? 'LayerNorm' : kind;
 }
 
 export interface DataInfo {

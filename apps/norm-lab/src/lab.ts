@@ -3,13 +3,15 @@ import { cpus, platform } from 'node:os';
 import { join } from 'node:path';
 import { type BackendPreference, CliError, chooseBackend } from '@tinyformer/charlm';
 import { writeFileAtomic } from '@tinyformer/model';
+import { normKind } from '@tinyformer/norm';
 import { CpuBackend, setBackend } from '@tinyformer/tensor';
-import { dataInfo, type LabContext, loadDataset } from './context.js';
+import { dataInfo, type ExtraNorm, type LabContext, loadDataset } from './context.js';
 import { runDepth } from './experiments/depth.js';
 import { runQuality } from './experiments/quality.js';
 import { runResidual } from './experiments/residual.js';
 import { runSpeed } from './experiments/speed.js';
 import { statusLine } from './html.js';
+import { loadPlugins } from './plugins.js';
 import { renderReport } from './report.js';
 import { type ExperimentName, type LabResults, resultsSchema } from './schema.js';
 import { type LabSizes, SIZES } from './sizes.js';
@@ -26,6 +28,10 @@ export interface LabOptions {
   maxChars?: number;
   seed: number;
   log: (line: string) => void;
+  /** module files or package folders (relative to the current directory) that register extra norm kinds */
+  plugins?: readonly string[];
+  /** extra norm kinds already registered by the caller; quality and depth train them beside the built-ins */
+  extraNorms?: readonly string[];
   /** imports @tinyformer/backend-gpu (from this package's dependencies, so the lab finds it) */
   loadGpu?: () => Promise<unknown>;
 }
@@ -43,6 +49,18 @@ export function reportPaths(out: string) {
  */
 export async function runLab(o: LabOptions): Promise<LabResults> {
   const t0 = performance.now();
+  // before anything else: the experiments read the registry, and a bad plugin should fail in a second, not later
+  const plugins = await loadPlugins(o.plugins ?? []);
+  const extraNorms: ExtraNorm[] = [];
+  for (const kind of [...(o.extraNorms ?? []), ...plugins.flatMap((p) => p.kinds.map((k) => k.kind))]) {
+    const def = normKind(kind);
+    if (!def) throw new CliError(`norm kind ${JSON.stringify(kind)} is not registered`);
+    if (['rmsnorm', 'layernorm'].includes(kind) || extraNorms.some((x) => x.kind === kind)) continue;
+    extraNorms.push({ kind, description: def.description });
+  }
+  for (const p of plugins) {
+    o.log(`plugin ${p.path}: ${p.module} registered ${p.kinds.map((k) => k.kind).join(', ')}`);
+  }
   const chosen = await chooseBackend(o.backend, o.loadGpu ?? (() => import(GPU_PACKAGE)));
   o.log(`backend: ${chosen.reason}`);
   try {
@@ -63,6 +81,7 @@ export async function runLab(o: LabOptions): Promise<LabResults> {
       dataSource: source,
       seed: o.seed,
       log: o.log,
+      extraNorms,
     };
     const sizes = typeof o.size === 'string' ? SIZES[o.size] : o.size;
     const d = dataInfo(ctx);
@@ -85,6 +104,7 @@ export async function runLab(o: LabOptions): Promise<LabResults> {
         cpus: cpu.length,
         cpuModel: cpu[0]?.model.trim() ?? 'unknown',
       },
+      plugins,
       seconds: 0,
       experiments: {},
     };

@@ -32,6 +32,14 @@ export function renderReport(r: LabResults): string {
       ['backend', r.backend],
       ['data', `${r.data.source}: ${r.data.chars.toLocaleString('en-US')} characters, vocabulary ${r.data.vocabSize}`],
       ['seed', String(r.seed)],
+      ...(r.plugins.length > 0
+        ? [
+            [
+              'plugins',
+              r.plugins.map((p) => `${p.path} (${p.module}): ${p.kinds.map((k) => k.kind).join(', ')}`).join('; '),
+            ],
+          ]
+        : []),
       ['machine', `${env.cpus} x ${env.cpuModel}, ${env.platform}, Node ${env.node}`],
       ['created', r.createdAt],
       ['total time', `${r.seconds.toFixed(0)} s`],

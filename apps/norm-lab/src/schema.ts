@@ -9,6 +9,8 @@ import { z } from 'zod';
 const num = z.number();
 const maybe = z.number().nullable();
 const count = z.number().int().nonnegative();
+/** a norm kind: a built-in one or one that a --plugin registered */
+const normName = z.string().regex(/^[a-z][a-z0-9_-]*$/);
 
 export const statusSchema = z.enum(['agrees', 'partly', 'disagrees', 'inconclusive']);
 export type Status = z.infer<typeof statusSchema>;
@@ -92,7 +94,8 @@ export const qualityDataSchema = z.strictObject({
   batchSize: count,
   schedule: scheduleSchema,
   seeds: z.array(count),
-  runs: z.array(z.strictObject({ norm: z.enum(['rmsnorm', 'layernorm']), seed: count, run: runSchema })),
+  /** 'rmsnorm', 'layernorm', then each norm kind a --plugin added */
+  runs: z.array(z.strictObject({ norm: normName, seed: count, run: runSchema })),
   summary: z.strictObject({
     rmsnormFinalVal: maybe,
     layernormFinalVal: maybe,
@@ -101,6 +104,19 @@ export const qualityDataSchema = z.strictObject({
     relativeDifference: maybe,
     /** largest spread between seeds of the same norm (0 with one seed) */
     seedSpread: num,
+    /** each plugin kind against RMSNorm */
+    extra: z.array(
+      z.strictObject({
+        norm: normName,
+        finalVal: maybe,
+        /** this kind - RMSNorm, mean over seeds */
+        difference: maybe,
+        /** difference / RMSNorm's */
+        relativeToRmsnorm: maybe,
+        /** largest spread between seeds of RMSNorm or this kind */
+        seedSpread: num,
+      }),
+    ),
   }),
 });
 export type QualityData = z.infer<typeof qualityDataSchema>;
@@ -117,6 +133,8 @@ export const depthDataSchema = z.strictObject({
   steps: count,
   runs: z.array(
     z.strictObject({
+      /** 'layernorm' (every placement), or a plugin kind (pre-norm only) */
+      norm: normName,
       placement: z.enum(['pre', 'post']),
       depth: count,
       warmup: z.boolean(),
@@ -126,6 +144,7 @@ export const depthDataSchema = z.strictObject({
   /** the per-layer gradient norms of the deepest models, summarized: at init and after the last step */
   gradientTrend: z.array(
     z.strictObject({
+      norm: normName,
       placement: z.enum(['pre', 'post']),
       depth: count,
       when: z.enum(['init', 'trained']),
@@ -203,6 +222,14 @@ export const resultsSchema = z.strictObject({
   }),
   seed: count,
   environment: z.strictObject({ node: z.string(), platform: z.string(), cpus: count, cpuModel: z.string() }),
+  /** the --plugin modules imported before the experiments, and the norm kinds each one added */
+  plugins: z.array(
+    z.strictObject({
+      path: z.string(),
+      module: z.string(),
+      kinds: z.array(z.strictObject({ kind: normName, description: z.string() })).min(1),
+    }),
+  ),
   seconds: num,
   experiments: experimentsSchema,
 });

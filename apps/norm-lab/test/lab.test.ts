@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '@tinyformer/charlm';
+import { RMSNorm, registerNormKind } from '@tinyformer/norm';
 import { CpuBackend, setBackend } from '@tinyformer/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
@@ -251,5 +252,91 @@ describe('norm-lab CLI', () => {
     );
     await expect(main(['run', 'all', '--seed', '1.5'])).rejects.toThrow(/--seed must be an integer/);
     await expect(main(['run', 'all', '--frobnicate'])).rejects.toThrow(/frobnicate/);
+  });
+});
+
+describe('extra norm kinds (registered before the run, as --plugin does)', () => {
+  let json: LabResults;
+  let html: string;
+  beforeAll(async () => {
+    // a kind that is RMSNorm under another name: the plumbing is under test, not the norm
+    const unregister = registerNormKind({
+      kind: 'twin-rms',
+      description: 'RMSNorm registered again under another name',
+      create: (dim, o) => new RMSNorm(dim, o.eps, o.affine),
+    });
+    try {
+      const out = join(dir, 'extra');
+      const sizes = { ...TINY, depth: { ...TINY.depth, depths: [2, 3] } };
+      await runLab({
+        experiments: ['quality', 'depth'],
+        size: sizes,
+        backend: 'cpu',
+        out,
+        data: corpus,
+        seed: 7,
+        log,
+        extraNorms: ['twin-rms'],
+      });
+      json = JSON.parse(readFileSync(reportPaths(out).json, 'utf8'));
+      html = readFileSync(reportPaths(out).html, 'utf8');
+    } finally {
+      unregister();
+    }
+  });
+
+  it('quality trains the kind with every seed, with its own claim line', () => {
+    expect(resultsSchema.safeParse(json).success).toBe(true);
+    const q = json.experiments.quality!;
+    expect(q.data.runs.map((r) => `${r.norm}/${r.seed}`)).toEqual([
+      'rmsnorm/7',
+      'layernorm/7',
+      'twin-rms/7',
+      'rmsnorm/8',
+      'layernorm/8',
+      'twin-rms/8',
+    ]);
+    // the same model, seed and batches as RMSNorm: the same numbers
+    for (const seed of [7, 8]) {
+      const [a, b] = ['rmsnorm', 'twin-rms'].map((n) => q.data.runs.find((r) => r.norm === n && r.seed === seed)!.run);
+      expect(b!.losses).toEqual(a!.losses);
+      expect(b!.finalVal).toBe(a!.finalVal);
+    }
+    expect(q.data.summary.extra).toEqual([
+      {
+        norm: 'twin-rms',
+        finalVal: q.data.summary.rmsnormFinalVal,
+        difference: 0,
+        relativeToRmsnorm: 0,
+        seedSpread: expect.any(Number),
+      },
+    ]);
+    expect(q.verdicts.map((v) => v.status)).toHaveLength(2);
+    expect(q.verdicts[1]).toMatchObject({
+      status: 'agrees',
+      claim: expect.stringMatching(/^twin-rms .*can replace RMSNorm/),
+    });
+    expect(html).toContain('twin-rms (seed 8)');
+  });
+
+  it('depth runs the kind pre-norm at every depth, with and without warmup, with its own claim line', () => {
+    const d = json.experiments.depth!;
+    const extra = d.data.runs.filter((r) => r.norm === 'twin-rms');
+    expect(extra.map((r) => `${r.placement} ${r.depth} ${r.warmup}`)).toEqual([
+      'pre 2 false',
+      'pre 3 false',
+      'pre 2 true',
+      'pre 3 true',
+    ]);
+    expect(d.data.runs.filter((r) => r.norm === 'layernorm')).toHaveLength(2 * 2 * 2);
+    expect(d.data.gradientTrend.filter((g) => g.norm === 'twin-rms').map((g) => `${g.when} ${g.warmup}`)).toEqual([
+      'init false',
+      'trained false',
+      'trained true',
+    ]);
+    expect(d.verdicts).toHaveLength(4);
+    expect(d.verdicts[3]!.claim).toBe('Pre-norm with twin-rms trains at every depth');
+    expect(html).toContain('twin-rms, pre-norm, no warmup');
+    expect(html).toContain('twin-rms pre-norm');
   });
 });

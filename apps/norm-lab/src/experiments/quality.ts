@@ -1,7 +1,7 @@
 import { lineChartSvg } from '@tinyformer/charlm';
-import type { LabContext } from '../context.js';
+import { type ExtraNorm, type LabContext, normLabel } from '../context.js';
 import { charts, table, verdictList } from '../html.js';
-import type { ExperimentResult, QualityData, Status } from '../schema.js';
+import type { ExperimentResult, QualityData, Status, Verdict } from '../schema.js';
 import type { QualitySize } from '../sizes.js';
 import { ema, finiteOrNull, fmt, mean } from '../stats.js';
 import { trainRun } from '../train-run.js';
@@ -12,13 +12,38 @@ const NORMS = ['rmsnorm', 'layernorm'] as const;
 const EQUAL_REL = 0.01;
 const CLOSE_REL = 0.03;
 
+/** The claim tested for a plugin kind: it is no worse than RMSNorm (being better also lets it replace RMSNorm). */
+export function extraClaim(x: ExtraNorm): string {
+  return (
+    `${x.kind}${x.description ? ` (${x.description})` : ''} can replace RMSNorm: final val loss at most ` +
+    `${EQUAL_REL * 100}% above RMSNorm's`
+  );
+}
+
+type Run = QualityData['runs'][number];
+const meanOrNull = (xs: (number | null)[]) =>
+  xs.length === 0 || xs.some((x) => x === null) ? null : mean(xs as number[]);
+/** largest spread between seeds of one norm, over the given norms (0 with one seed) */
+function seedSpread(runs: Run[], norms: readonly string[]): number {
+  return Math.max(
+    0,
+    ...norms.map((n) => {
+      const xs = runs.filter((r) => r.norm === n).flatMap((r) => (r.run.finalVal === null ? [] : [r.run.finalVal]));
+      return xs.length > 1 ? Math.max(...xs) - Math.min(...xs) : 0;
+    }),
+  );
+}
+
 export async function runQuality(ctx: LabContext, size: QualitySize): Promise<ExperimentResult<'quality'>> {
   const t0 = performance.now();
   const schedule = { lr: size.lr, warmup: size.warmup, decaySteps: size.steps, minLr: size.minLr };
   const runs: QualityData['runs'] = [];
   const seeds = size.seeds.map((s) => ctx.seed + s);
+  const extras = ctx.extraNorms ?? [];
+  // same recipe, seed, init seed and batches for a plugin kind as for the built-ins
+  const norms = [...NORMS, ...extras.map((x) => x.kind)];
   for (const seed of seeds) {
-    for (const norm of NORMS) {
+    for (const norm of norms) {
       ctx.log(`  ${norm}, seed ${seed}: ${size.steps} steps`);
       const run = await trainRun(ctx, {
         label: `${norm} seed ${seed}`,
@@ -37,16 +62,10 @@ export async function runQuality(ctx: LabContext, size: QualitySize): Promise<Ex
       runs.push({ norm, seed, run });
     }
   }
-  const finals = (norm: (typeof NORMS)[number]) => runs.filter((r) => r.norm === norm).map((r) => r.run.finalVal);
-  const meanOrNull = (xs: (number | null)[]) => (xs.some((x) => x === null) ? null : mean(xs as number[]));
+  const finals = (norm: string) => runs.filter((r) => r.norm === norm).map((r) => r.run.finalVal);
   const rms = meanOrNull(finals('rmsnorm'));
   const ln = meanOrNull(finals('layernorm'));
-  const spread = Math.max(
-    ...NORMS.map((n) => {
-      const xs = finals(n).filter((x): x is number => x !== null);
-      return xs.length > 1 ? Math.max(...xs) - Math.min(...xs) : 0;
-    }),
-  );
+  const spread = seedSpread(runs, NORMS);
   const difference = rms !== null && ln !== null ? ln - rms : null;
   const relative = difference !== null ? difference / ((rms! + ln!) / 2) : null;
   const summary = {
@@ -55,10 +74,21 @@ export async function runQuality(ctx: LabContext, size: QualitySize): Promise<Ex
     difference: finiteOrNull(difference ?? Number.NaN),
     relativeDifference: finiteOrNull(relative ?? Number.NaN),
     seedSpread: spread,
+    extra: extras.map((x) => {
+      const val = meanOrNull(finals(x.kind));
+      const diff = val !== null && rms !== null ? val - rms : null;
+      return {
+        norm: x.kind,
+        finalVal: val,
+        difference: finiteOrNull(diff ?? Number.NaN),
+        relativeToRmsnorm: finiteOrNull(diff !== null ? diff / rms! : Number.NaN),
+        seedSpread: seedSpread(runs, ['rmsnorm', x.kind]),
+      };
+    }),
   };
   let status: Status;
   let evidence: string;
-  const diverged = runs.filter((r) => r.run.diverged);
+  const diverged = runs.filter((r) => r.run.diverged && (NORMS as readonly string[]).includes(r.norm));
   if (difference === null || relative === null || diverged.length > 0) {
     status = 'inconclusive';
     evidence = `a run has no final validation loss or diverged (${diverged.map((r) => r.run.label).join(', ') || 'none diverged'})`;
@@ -73,19 +103,57 @@ export async function runQuality(ctx: LabContext, size: QualitySize): Promise<Ex
       (seeds.length > 1 ? `; seed-to-seed spread ${fmt(spread, 4)}` : '') +
       `. Equal means within ${EQUAL_REL * 100}%${seeds.length > 1 ? ' or within the seed spread' : ''}; close: within ${CLOSE_REL * 100}%`;
   }
+  const extraVerdicts = extras.map((x) => extraVerdict(x, runs, summary, seeds.length, size.finalEvalBatches));
   return {
-    title: 'Quality: RMSNorm vs LayerNorm',
-    claim: CLAIM,
-    verdicts: [{ claim: CLAIM, status, evidence }],
+    title: `Quality: ${norms.map(normLabel).join(' vs ')}`,
+    claim: [CLAIM, ...extras.map(extraClaim)].join('; '),
+    verdicts: [{ claim: CLAIM, status, evidence }, ...extraVerdicts],
     seconds: (performance.now() - t0) / 1000,
     data: { model: size.model, batchSize: size.batchSize, schedule, seeds, runs, summary },
   };
 }
 
+/** Mirrors the RMSNorm/LayerNorm rule, one-sided: within 1% (or the seed spread) agrees, 3% partly, else disagrees. */
+function extraVerdict(
+  x: ExtraNorm,
+  runs: Run[],
+  summary: QualityData['summary'],
+  nSeeds: number,
+  evalBatches: number,
+): Verdict {
+  const claim = extraClaim(x);
+  const s = summary.extra.find((e) => e.norm === x.kind)!;
+  const diverged = runs.filter((r) => r.run.diverged && (r.norm === 'rmsnorm' || r.norm === x.kind));
+  if (s.difference === null || s.relativeToRmsnorm === null || diverged.length > 0) {
+    return {
+      claim,
+      status: 'inconclusive',
+      evidence: `a run has no final validation loss or diverged (${diverged.map((r) => r.run.label).join(', ') || 'none diverged'})`,
+    };
+  }
+  const worse = s.relativeToRmsnorm;
+  const within = worse <= EQUAL_REL || (nSeeds > 1 && s.difference <= s.seedSpread);
+  const status: Status = within ? 'agrees' : worse <= CLOSE_REL ? 'partly' : 'disagrees';
+  const perSeed = runs
+    .filter((r) => r.norm === x.kind)
+    .map((r) => `seed ${r.seed} ${fmt(r.run.finalVal, 4)}`)
+    .join(', ');
+  return {
+    claim,
+    status,
+    evidence:
+      `final validation loss (nats/char, ${evalBatches} batches, mean over ${nSeeds} seed${nSeeds > 1 ? 's' : ''}): ` +
+      `${x.kind} ${fmt(s.finalVal, 4)} (${perSeed}), RMSNorm ${fmt(summary.rmsnormFinalVal, 4)}; ${x.kind} ` +
+      `${s.difference > 0 ? 'higher' : 'lower'} by ${fmt(Math.abs(s.difference), 4)} (${(Math.abs(worse) * 100).toFixed(2)}%)` +
+      (nSeeds > 1 ? `; seed-to-seed spread ${fmt(s.seedSpread, 4)}` : '') +
+      `. Agrees when at most ${EQUAL_REL * 100}% above RMSNorm${nSeeds > 1 ? ' or within the seed spread' : ''}; ` +
+      `partly within ${CLOSE_REL * 100}%`,
+  };
+}
+
 export function renderQuality(r: ExperimentResult<'quality'>): string {
   const d = r.data;
-  const label = (x: QualityData['runs'][number]) =>
-    `${x.norm === 'rmsnorm' ? 'RMSNorm' : 'LayerNorm'} (seed ${x.seed})`;
+  const label = (x: Run) => `${normLabel(x.norm)} (seed ${x.seed})`;
   const svgs = [
     lineChartSvg({
       title: 'training loss (EMA 0.05 of per-step loss)',
@@ -123,7 +191,7 @@ export function renderQuality(r: ExperimentResult<'quality'>): string {
   const note =
     `<p class="note">Model: ${m.nLayers} layers x ${m.dModel}, ${m.nHeads} heads, context ${m.contextLength}, pre-norm, ` +
     `SwiGLU, RoPE; batch ${d.batchSize}; lr ${d.schedule.lr} (warmup ${d.schedule.warmup}, cosine to ${d.schedule.minLr} ` +
-    `at step ${d.schedule.decaySteps}); same seed, init and batches for both norms.</p>`;
+    `at step ${d.schedule.decaySteps}); same seed, init and batches for every norm.</p>`;
   return `${verdictList(r.verdicts)}\n${charts(svgs)}\n${note}\n${table(
     ['run', 'initial loss', 'final train loss (last 10%)', 'final val loss', 'diverged', 'tokens/s', 'seconds'],
     rows,
