@@ -9,7 +9,7 @@
  * - loops bounded by arguments rely on loopMaxIterations (no. 3), and no two loops share a variable (no. 7);
  * - at most 7 array arguments (no. 8); no NaN/Infinity literals (no. 9/11): they come in as Float arguments.
  */
-import type { BinaryOp, UnaryOp } from '@tinyformer/tensor';
+import { type BinaryOp, UNARY_OPS, type UnaryOp } from '@tinyformer/tensor';
 
 export interface KernelDef {
   /** 1, 2 or 3: the output rank is fixed once a kernel is built */
@@ -20,24 +20,8 @@ export interface KernelDef {
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
-export const UNARY_CODES: Record<UnaryOp, number> = {
-  neg: 0,
-  exp: 1,
-  log: 2,
-  sqrt: 3,
-  rsqrt: 4,
-  tanh: 5,
-  gelu: 6,
-  silu: 7,
-  relu: 8,
-  sigmoid: 9,
-  abs: 10,
-  square: 11,
-  reciprocal: 12,
-  geluGrad: 13,
-  siluGrad: 14,
-  step: 15,
-};
+/** A unary op's code in the kernel below: its index in the tensor package's one table of unary ops. */
+export const UNARY_CODES = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
 
 export const BINARY_CODES: Record<BinaryOp, number> = {
   add: 0,
@@ -54,28 +38,33 @@ export const BINARY_CODES: Record<BinaryOp, number> = {
 // tanh is clamped: some drivers compute it as (e^2x - 1) / (e^2x + 1), which is inf/inf = NaN for large x
 const TANH = (u: string) => `Math.tanh(Math.min(Math.max(${u}, -15.0), 15.0))`;
 
+/** Each unary op's statement on the input `v` (the mapped type makes a missing op a compile error). */
+const UNARY_STATEMENTS: Record<UnaryOp, string> = {
+  neg: 'return -v;',
+  exp: 'return Math.exp(v);',
+  log: 'return Math.log(v);',
+  sqrt: 'return Math.sqrt(v);',
+  rsqrt: 'return 1.0 / Math.sqrt(v);',
+  tanh: `return ${TANH('v')};`,
+  gelu: `return 0.5 * v * (1.0 + ${TANH(`${GELU_C} * (v + 0.044715 * v * v * v)`)});`,
+  silu: 'return v / (1.0 + Math.exp(-v));',
+  relu: 'if (v > 0.0) { return v; } return 0.0;',
+  sigmoid: 'return 1.0 / (1.0 + Math.exp(-v));',
+  abs: 'return Math.abs(v);',
+  square: 'return v * v;',
+  reciprocal: 'return 1.0 / v;',
+  geluGrad: `const t = ${TANH(`${GELU_C} * (v + 0.044715 * v * v * v)`)};
+    return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * ${GELU_C} * (1.0 + 3.0 * 0.044715 * v * v);`,
+  siluGrad: 'const s = 1.0 / (1.0 + Math.exp(-v)); return s * (1.0 + v * (1.0 - s));',
+  step: 'if (v > 0.0) { return 1.0; } return 0.0;',
+};
+
+// one branch per op, numbered by UNARY_CODES; the last op is the fall-through
 const UNARY_BODY = `
   const v = x[this.thread.x];
-  if (op == 0) { return -v; }
-  if (op == 1) { return Math.exp(v); }
-  if (op == 2) { return Math.log(v); }
-  if (op == 3) { return Math.sqrt(v); }
-  if (op == 4) { return 1.0 / Math.sqrt(v); }
-  if (op == 5) { return ${TANH('v')}; }
-  if (op == 6) { return 0.5 * v * (1.0 + ${TANH(`${GELU_C} * (v + 0.044715 * v * v * v)`)}); }
-  if (op == 7) { return v / (1.0 + Math.exp(-v)); }
-  if (op == 8) { if (v > 0.0) { return v; } return 0.0; }
-  if (op == 9) { return 1.0 / (1.0 + Math.exp(-v)); }
-  if (op == 10) { return Math.abs(v); }
-  if (op == 11) { return v * v; }
-  if (op == 12) { return 1.0 / v; }
-  if (op == 13) {
-    const t = ${TANH(`${GELU_C} * (v + 0.044715 * v * v * v)`)};
-    return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * ${GELU_C} * (1.0 + 3.0 * 0.044715 * v * v);
-  }
-  if (op == 14) { const s = 1.0 / (1.0 + Math.exp(-v)); return s * (1.0 + v * (1.0 - s)); }
-  if (v > 0.0) { return 1.0; }
-  return 0.0;`;
+${UNARY_OPS.map((op, i) =>
+  i === UNARY_OPS.length - 1 ? `  ${UNARY_STATEMENTS[op]}` : `  if (op == ${i}) { ${UNARY_STATEMENTS[op]} }`,
+).join('\n')}`;
 
 /** `p` and `q` are the operands (f32 locals), `op` the BINARY_CODES value. */
 const BINARY_BODY = `

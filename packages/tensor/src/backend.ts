@@ -12,29 +12,9 @@
 /** A storage as the rest of the library sees it: a handle only its backend reads. */
 export type Storage = object;
 
-/**
- * The unary primitives, once: the type, the backends' op tables and the wasm generator's op codes all come from
- * this list. geluGrad and siluGrad are the derivatives of GELU (tanh approximation) and SiLU, for their backward
- * rules; step is 1 where x > 0, else 0 (ReLU's derivative).
- */
-export const UNARY_OPS = [
-  'neg',
-  'exp',
-  'log',
-  'sqrt',
-  'rsqrt',
-  'tanh',
-  'gelu',
-  'silu',
-  'relu',
-  'sigmoid',
-  'abs',
-  'square',
-  'reciprocal',
-  'geluGrad',
-  'siluGrad',
-  'step',
-] as const;
+import { UNARY_OPS } from './unary-ops.js';
+
+export { UNARY_OPS };
 
 export type UnaryOp = (typeof UNARY_OPS)[number];
 

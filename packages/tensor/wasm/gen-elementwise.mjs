@@ -20,11 +20,11 @@
 // padding after every block). No output may overlap an input.
 
 import { readFileSync } from 'node:fs';
+import { UNARY_OPS } from '../src/unary-ops.js';
 
-// The op tables are plain data in ops.json, so that one list can serve this generator and the TS side.
+// The binary op tables are plain data in ops.json; the unary ops come from the package's one table (src/unary-ops.js),
+// where an op's index is its code here, in the CPU backend and in the GPU kernels.
 const OPS = JSON.parse(readFileSync(new URL('./ops.json', import.meta.url), 'utf8'));
-/** unary op codes shared with src/cpu/wasm (by index) */
-export const UNARY_CODES = OPS.unary;
 /** binary op codes (by index) */
 export const BINARY_CODES = OPS.binary;
 /** binary layouts (by index): same shape; b a scalar; b a row repeated over a; a a scalar; a a row repeated over b */
@@ -172,14 +172,19 @@ const UNARY = {
   },
 };
 
-for (const op of UNARY_CODES) if (!UNARY[op]) throw new Error(`ops.json: unary op '${op}' has no wasm kernel here`);
+for (const op of Object.keys(UNARY)) {
+  if (!UNARY_OPS.includes(op)) throw new Error(`wasm unary kernel '${op}' is not in src/unary-ops.js`);
+}
+/** the unary ops with a wasm kernel (log and tanh have none: the TS kernels run them), in table order */
+export const WASM_UNARY_OPS = UNARY_OPS.filter((op) => UNARY[op]);
+const code = (op) => UNARY_OPS.indexOf(op);
 
 const ind = (lines, pad) => lines.map((l) => `${pad}${l}`).join('\n');
 
 function unaryFn() {
-  const used = UNARY_CODES.flatMap((op) => UNARY[op].k);
-  const cases = UNARY_CODES.map(
-    (op, i) => `    case ${i}: {
+  const used = WASM_UNARY_OPS.flatMap((op) => UNARY[op].k);
+  const cases = WASM_UNARY_OPS.map(
+    (op) => `    case ${code(op)}: {
       for (let i: usize = 0; i < n4; i += 16) {
         const x = v128.load(xp + i);
 ${ind(UNARY[op].body(), '        ')}
@@ -188,7 +193,7 @@ ${ind(UNARY[op].body(), '        ')}
       break;
     }`,
   ).join('\n');
-  return `/** out[0:n] = op(x[0:n]), op by index in ${JSON.stringify(UNARY_CODES)} */
+  return `/** out[0:n] = op(x[0:n]), op by its index in src/unary-ops.js (${WASM_UNARY_OPS.map((op) => `${code(op)} ${op}`).join(', ')}) */
 export function unary(op: i32, xp: usize, out: usize, n: usize): void {
   const n4 = ((n + 3) & ~3) * 4;
 ${konst(used)}
@@ -202,9 +207,9 @@ ${cases}
 }
 
 function unaryMulFn() {
-  const used = UNARY_CODES.flatMap((op) => UNARY[op].k);
-  const cases = UNARY_CODES.map(
-    (op, i) => `    case ${i}: {
+  const used = WASM_UNARY_OPS.flatMap((op) => UNARY[op].k);
+  const cases = WASM_UNARY_OPS.map(
+    (op) => `    case ${code(op)}: {
       for (let i: usize = 0; i < n4; i += 16) {
         const x = v128.load(xp + i);
 ${ind(UNARY[op].body(), '        ')}

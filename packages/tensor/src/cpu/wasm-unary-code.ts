@@ -1,7 +1,9 @@
 import type { UnaryOp } from '../backend.js';
-import { UNARY_CODES } from './wasm/kernels.gen.js';
+import { UNARY_OPS } from '../unary-ops.js';
+import { WASM_UNARY_OPS } from './wasm/kernels.gen.js';
 
-const CODE = new Map<string, number>(UNARY_CODES.map((op, i) => [op, i]));
+/** the wasm module's code for each op it has a kernel for: the op's index in the one table of unary ops */
+const CODE = new Map<string, number>(WASM_UNARY_OPS.map((op) => [op, UNARY_OPS.indexOf(op)]));
 
 /**
  * Unary ops that keep the TS kernel even in the arena: exp and rsqrt, whose JS results are correctly rounded (the

@@ -1,5 +1,5 @@
 import type { UnaryOp } from '../../backend.js';
-import { UNARY_CODES } from './kernels.gen.js';
+import { UNARY_OPS } from '../../unary-ops.js';
 import { type KernelExports, kernelModule, type WasmApi, wasmApi, wasmSimdSupported } from './wasm-module.js';
 
 /**
@@ -44,7 +44,7 @@ export function createWasmElementwise(): WasmElementwiseProvider | null {
     return null;
   }
   const ptr = mem.byteOffset;
-  const codes = new Map<string, number>(COPY_WORTHY.map((op) => [op, UNARY_CODES.indexOf(op as never)]));
+  const codes = new Map<string, number>(COPY_WORTHY.map((op) => [op, UNARY_OPS.indexOf(op as never)]));
   return {
     name: 'wasm-simd',
     supports: (op) => codes.has(op),
