@@ -74,7 +74,7 @@ type Arg = BufferResult | number;
  * that call (docs/gpujs-backend.md §7), so the Backend stays synchronous and nothing is read back until `download`.
  * Create it with `createGpuBackend()`; call `destroy()` when done, or Node never exits (Dawn keeps a thread).
  */
-export class GpuBackend implements Backend {
+export class GpuBackend implements Backend<GpuStorage> {
   readonly specificationVersion = 'v1' as const;
   readonly name = 'gpu.js:webgpu';
   readonly synchronous = false;
@@ -177,7 +177,7 @@ export class GpuBackend implements Backend {
     return new GpuStorage(null, 0);
   }
 
-  private s(x: Storage, op = 'gpu'): GpuStorage {
+  private s(x: object, op = 'gpu'): GpuStorage {
     if (!(x instanceof GpuStorage)) {
       throw new TensorError(op, `storage from another backend was passed to the ${this.name} backend`);
     }
@@ -185,7 +185,7 @@ export class GpuBackend implements Backend {
     return x;
   }
 
-  private h(x: Storage, op = 'gpu'): BufferResult {
+  private h(x: object, op = 'gpu'): BufferResult {
     const s = this.s(x, op);
     if (!s.handle) throw new TensorError(op, 'an empty storage cannot be a kernel input');
     return s.handle;
@@ -231,7 +231,7 @@ export class GpuBackend implements Backend {
     if (buffer._refs !== undefined && --buffer._refs === 0) buffer.destroy();
   }
 
-  upload(values: Float32Array | Float64Array): Storage {
+  upload(values: Float32Array | Float64Array): GpuStorage {
     this.checkAlive('upload');
     const n = values.length;
     if (n === 0) return this.empty();
@@ -250,7 +250,7 @@ export class GpuBackend implements Backend {
     return this.wrap(buffer, n, n <= HOST_SHADOW_MAX ? data.slice() : null);
   }
 
-  async download(x: Storage, size: number): Promise<Float32Array> {
+  async download(x: object, size: number): Promise<Float32Array> {
     const s = this.s(x, 'download');
     if (size === 0 || !s.handle) return new Float32Array(size);
     this.checkAlive('download');
@@ -259,7 +259,7 @@ export class GpuBackend implements Backend {
     return values.length === size ? values : values.slice(0, size);
   }
 
-  dispose(x: Storage): void {
+  dispose(x: object): void {
     if (!(x instanceof GpuStorage))
       throw new TensorError('dispose', `storage from another backend passed to ${this.name}`);
     if (x.disposed) throw new TensorError('dispose', 'storage was disposed twice');
@@ -300,12 +300,12 @@ export class GpuBackend implements Backend {
 
   // ---- primitives ------------------------------------------------------------------------------------------------
 
-  fill(size: number, value: number): Storage {
+  fill(size: number, value: number): GpuStorage {
     if (size === 0) return this.empty();
     return this.run('fill', [size], [value], size);
   }
 
-  unary(op: UnaryOp, x: Storage, size: number): Storage {
+  unary(op: UnaryOp, x: GpuStorage, size: number): GpuStorage {
     const code = UNARY_CODES[op];
     if (code === undefined) throw new TensorError('unary', `unknown unary op '${op}'`);
     if (size === 0) return this.empty();
@@ -314,12 +314,12 @@ export class GpuBackend implements Backend {
 
   binary(
     op: BinaryOp,
-    a: Storage,
+    a: GpuStorage,
     aShape: readonly number[],
-    b: Storage,
+    b: GpuStorage,
     bShape: readonly number[],
     outShape: readonly number[],
-  ): Storage {
+  ): GpuStorage {
     const code = BINARY_CODES[op];
     if (code === undefined) throw new TensorError('binary', `unknown binary op '${op}'`);
     const n = outShape.reduce((p, d) => p * d, 1);
@@ -342,7 +342,7 @@ export class GpuBackend implements Backend {
     );
   }
 
-  reduce(op: ReduceOp, x: Storage, outer: number, len: number, inner: number): Storage {
+  reduce(op: ReduceOp, x: GpuStorage, outer: number, len: number, inner: number): GpuStorage {
     const n = outer * inner;
     if (n === 0) return this.empty();
     if (len === 0) return this.fill(n, op === 'sum' ? 0 : Number.NEGATIVE_INFINITY);
@@ -387,7 +387,7 @@ export class GpuBackend implements Backend {
     return this.reduceChunks(code, out, next.outer, next.len, next.inner, true);
   }
 
-  matmul(a: Storage, b: Storage, p: MatmulParams): Storage {
+  matmul(a: GpuStorage, b: GpuStorage, p: MatmulParams): GpuStorage {
     const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
     const n = batch * M * N;
     if (n === 0) return this.empty();
@@ -407,7 +407,7 @@ export class GpuBackend implements Backend {
     );
   }
 
-  permute(x: Storage, shape: readonly number[], perm: readonly number[]): Storage {
+  permute(x: GpuStorage, shape: readonly number[], perm: readonly number[]): GpuStorage {
     const n = shape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
     const inStr = contiguousStrides(shape);
@@ -419,7 +419,7 @@ export class GpuBackend implements Backend {
     return this.run('gather6', grid.output, [this.h(x, 'permute'), 0, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
-  slice(x: Storage, shape: readonly number[], begin: readonly number[], size: readonly number[]): Storage {
+  slice(x: GpuStorage, shape: readonly number[], begin: readonly number[], size: readonly number[]): GpuStorage {
     const n = size.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
     const inStr = contiguousStrides(shape);
@@ -428,7 +428,7 @@ export class GpuBackend implements Backend {
     return this.run('gather6', grid.output, [this.h(x, 'slice'), base, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
-  pad(x: Storage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): Storage {
+  pad(x: GpuStorage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): GpuStorage {
     const n = outShape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
     const inSize = shape.reduce((p, d) => p * d, 1);
@@ -470,7 +470,7 @@ export class GpuBackend implements Backend {
     );
   }
 
-  concat(xs: readonly Storage[], shapes: readonly (readonly number[])[], axis: number): Storage {
+  concat(xs: readonly GpuStorage[], shapes: readonly (readonly number[])[], axis: number): GpuStorage {
     if (xs.length === 0 || xs.length !== shapes.length) {
       throw new TensorError('concat', `expected matching storages and shapes, got ${xs.length} and ${shapes.length}`);
     }
@@ -497,7 +497,7 @@ export class GpuBackend implements Backend {
     return acc ?? this.fill(n, 0);
   }
 
-  gather(table: Storage, vocab: number, dim: number, indices: Storage, n: number): Storage {
+  gather(table: GpuStorage, vocab: number, dim: number, indices: GpuStorage, n: number): GpuStorage {
     const idx = this.s(indices, 'gather');
     if (idx.host) checkIndices('gather', 'index', idx.host, n, vocab);
     if (n * dim === 0) return this.empty();
@@ -512,7 +512,7 @@ export class GpuBackend implements Backend {
     );
   }
 
-  scatterAdd(src: Storage, n: number, dim: number, indices: Storage, vocab: number): Storage {
+  scatterAdd(src: GpuStorage, n: number, dim: number, indices: GpuStorage, vocab: number): GpuStorage {
     const idx = this.s(indices, 'scatterAdd');
     if (idx.host) checkIndices('scatterAdd', 'index', idx.host, n, vocab);
     if (vocab * dim === 0) return this.empty();
@@ -540,7 +540,7 @@ export class GpuBackend implements Backend {
     return out;
   }
 
-  adamwUpdate(param: Storage, grad: Storage, m: Storage, v: Storage, size: number, p: AdamWParams): void {
+  adamwUpdate(param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, size: number, p: AdamWParams): void {
     if (size === 0) return;
     const P = this.s(param, 'adamw');
     const M = this.s(m, 'adamw');
@@ -613,7 +613,7 @@ export class GpuBackend implements Backend {
   // ---- op kernels (registered for the ops in op-kernels.ts) -------------------------------------------------------
 
   /** the softmax op's kernel */
-  softmaxKernel(x: Storage, p: SoftmaxParams): Storage {
+  softmaxKernel(x: GpuStorage, p: SoftmaxParams): GpuStorage {
     const n = p.rows * p.cols;
     if (n === 0) return this.empty();
     this.rowsFit('softmax', p.rows, p.cols);
@@ -630,7 +630,7 @@ export class GpuBackend implements Backend {
   }
 
   /** the softmaxBackward op's kernel */
-  softmaxBackwardKernel(y: Storage, dy: Storage, p: SoftmaxParams): Storage {
+  softmaxBackwardKernel(y: GpuStorage, dy: GpuStorage, p: SoftmaxParams): GpuStorage {
     const n = p.rows * p.cols;
     if (n === 0) return this.empty();
     this.rowsFit('softmaxBackward', p.rows, p.cols);
@@ -649,7 +649,7 @@ export class GpuBackend implements Backend {
   }
 
   /** the crossEntropy op's kernel */
-  crossEntropyKernel(logits: Storage, targets: Storage, rows: number, vocab: number): Storage {
+  crossEntropyKernel(logits: GpuStorage, targets: GpuStorage, rows: number, vocab: number): GpuStorage {
     const t = this.s(targets, 'crossEntropy');
     if (t.host) checkIndices('crossEntropy', 'target', t.host, rows, vocab);
     if (rows === 0) return this.empty();
@@ -662,7 +662,13 @@ export class GpuBackend implements Backend {
   }
 
   /** the crossEntropyBackward op's kernel */
-  crossEntropyBackwardKernel(logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number): Storage {
+  crossEntropyBackwardKernel(
+    logits: GpuStorage,
+    targets: GpuStorage,
+    dLoss: GpuStorage,
+    rows: number,
+    vocab: number,
+  ): GpuStorage {
     const t = this.s(targets, 'crossEntropyBackward');
     if (t.host) checkIndices('crossEntropyBackward', 'target', t.host, rows, vocab);
     const n = rows * vocab;
@@ -684,12 +690,12 @@ export class GpuBackend implements Backend {
   /** Statistics per row (one thread per row), then one elementwise pass (docs/gpujs-backend.md §3). */
   /** the rmsnorm / layernorm ops' forward kernel (centered: LayerNorm) */
   normForward(
-    x: Storage,
-    g: Storage | null,
-    b: Storage | null,
+    x: GpuStorage,
+    g: GpuStorage | null,
+    b: GpuStorage | null,
     p: { rows: number; dim: number; eps: number },
     centered: boolean,
-  ): { y: Storage; mean: Storage | null; rstd: Storage } {
+  ): { y: GpuStorage; mean: GpuStorage | null; rstd: GpuStorage } {
     const { rows, dim, eps } = p;
     const op = centered ? 'layernorm' : 'rmsnorm';
     const hx = this.h(x, op);
@@ -713,15 +719,15 @@ export class GpuBackend implements Backend {
 
   /** their backward kernel (mean given: LayerNorm) */
   normBackward(
-    dy: Storage,
-    x: Storage,
-    g: Storage | null,
-    mean: Storage | null,
-    rstd: Storage,
+    dy: GpuStorage,
+    x: GpuStorage,
+    g: GpuStorage | null,
+    mean: GpuStorage | null,
+    rstd: GpuStorage,
     rows: number,
     dim: number,
     withBias: boolean,
-  ): { dx: Storage; dg: Storage | null; db: Storage | null } {
+  ): { dx: GpuStorage; dg: GpuStorage | null; db: GpuStorage | null } {
     const op = mean ? 'layernormBackward' : 'rmsnormBackward';
     const hdy = this.h(dy, op);
     const hx = this.h(x, op);

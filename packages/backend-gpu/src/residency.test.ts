@@ -28,7 +28,7 @@ describe.skipIf(!gpu)('device residency and synchronous ops', () => {
     const b = g.binary('add', a, [3, 4], x, [3, 4], [3, 4]);
     const c = g.reduce('sum', b, 3, 4, 1);
     const d = g.binary('mul', c, [3], g.fill(1, 0.5), [1], [3]);
-    const e = kernelCalls(g).softmax!(b, { rows: 3, cols: 4, log: false, causalQueryLen: 0 });
+    const e = kernelCalls(g).softmax!(b, { rows: 3, cols: 4, log: false, causalQueryLen: 0 }) as GpuStorage;
     const f = g.permute(e, [3, 4], [1, 0]);
     for (const s of [a, b, c, d, e, f]) {
       expect(s).toBeInstanceOf(GpuStorage);
