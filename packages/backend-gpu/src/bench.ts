@@ -3,7 +3,8 @@
 // Build first, then: node dist/bench.js [--runs N] [--json]
 // On lavapipe (software Vulkan on the CPU) the GPU numbers measure overhead and correctness, not GPU speed.
 import { pathToFileURL } from 'node:url';
-import { type Backend, CpuBackend, kernelCalls, type Storage } from '@tinyformer/tensor';
+import { layernormBackwardOp, layernormOp, rmsnormBackwardOp, rmsnormOp } from '@tinyformer/norm';
+import { type Backend, CpuBackend, kernelCalls, type Storage, storageKernel } from '@tinyformer/tensor';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
 import './op-kernels.js';
 
@@ -77,8 +78,13 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, D],
     run: (b, [x, g]) => {
-      const r = kernelCalls(b).rmsnormForward!(x!, g!, { rows: ROWS, dim: D, eps: 1e-5 });
-      return [r.y, r.rstd];
+      return storageKernel(rmsnormOp, b)!(
+        [
+          [x!, [ROWS, D]],
+          [g!, [D]],
+        ],
+        { eps: 1e-5, hasScale: true },
+      );
     },
   },
   {
@@ -86,8 +92,15 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, ROWS * D, D, ROWS],
     run: (b, [dy, x, g, r]) => {
-      const o = kernelCalls(b).rmsnormBackward!(dy!, x!, g!, r!, ROWS, D);
-      return [o.dx, o.dg!];
+      return storageKernel(rmsnormBackwardOp, b)!(
+        [
+          [dy!, [ROWS, D]],
+          [x!, [ROWS, D]],
+          [g!, [D]],
+          [r!, [ROWS, 1]],
+        ],
+        { eps: 1e-5, hasScale: true },
+      );
     },
   },
   {
@@ -95,8 +108,14 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, D, D],
     run: (b, [x, g, bb]) => {
-      const r = kernelCalls(b).layernormForward!(x!, g!, bb!, { rows: ROWS, dim: D, eps: 1e-5 });
-      return [r.y, r.mean, r.rstd];
+      return storageKernel(layernormOp, b)!(
+        [
+          [x!, [ROWS, D]],
+          [g!, [D]],
+          [bb!, [D]],
+        ],
+        { eps: 1e-5, hasScale: true, hasShift: true },
+      );
     },
   },
   {
@@ -104,8 +123,16 @@ export const CASES: Case[] = [
     shape: `${ROWS}x${D}`,
     inputs: [ROWS * D, ROWS * D, D, ROWS, ROWS],
     run: (b, [dy, x, g, m, r]) => {
-      const o = kernelCalls(b).layernormBackward!(dy!, x!, g!, m!, r!, ROWS, D, true);
-      return [o.dx, o.dg!, o.db!];
+      return storageKernel(layernormBackwardOp, b)!(
+        [
+          [dy!, [ROWS, D]],
+          [x!, [ROWS, D]],
+          [g!, [D]],
+          [m!, [ROWS, 1]],
+          [r!, [ROWS, 1]],
+        ],
+        { eps: 1e-5, hasScale: true, hasShift: true },
+      );
     },
   },
   {

@@ -5,6 +5,7 @@
  */
 import { type Backend, CpuBackend, kernelCalls, Rng, type Storage } from '@tinyformer/tensor';
 import '../src/index.js';
+import { normCalls } from '@tinyformer/norm/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { GpuBackend } from '../src/index.js';
 import { inCI, setUpGpu } from '../test/gpu-setup.js';
@@ -103,7 +104,7 @@ describe.skipIf(!gpu)('gpu.js:webgpu edge paths', () => {
       [dy, x, g, mean, rstd],
       dim,
       (k, [d, xx, gg, m, r]) => {
-        const out = kernelCalls(k).layernormBackward!(d!, xx!, gg!, m!, r!, rows, dim, true);
+        const out = normCalls(k).layernormBackward!(d!, xx!, gg!, m!, r!, rows, dim, true);
         k.dispose(out.dx);
         k.dispose(out.db!);
         return out.dg!;

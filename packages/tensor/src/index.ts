@@ -36,11 +36,11 @@ export * from './ops/nn.js';
 export * from './ops/reduce.js';
 export { Rng } from './random.js';
 export {
-  type HeadsParams,
   type KernelCalls,
   kernelCalls,
-  type NormRowsParams,
-  type RopeParams,
+  type StorageInput,
+  type StorageKernel,
+  storageKernel,
 } from './registry/kernel-calls.js';
 export {
   type BackwardRule,

@@ -20,7 +20,7 @@ import {
   type UnaryOp,
 } from '../backend.js';
 import { Rng } from '../random.js';
-import { type HeadsParams, kernelCalls, type RopeParams } from '../registry/kernel-calls.js';
+import { kernelCalls } from '../registry/kernel-calls.js';
 import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
 import { awayFromZero, expectClose, F32_EPS, randomFloats, randomInts, randomNormals, scaledBound } from './helpers.js';
 import {
@@ -33,19 +33,13 @@ import {
   crossEntropyRef,
   gatherRef,
   matmulRef,
-  mergeHeadsRef,
-  normBackwardRef,
-  normForwardRef,
   padRef,
   permuteRef,
   reduceRef,
-  ropeRef,
   scatterAddRef,
   sliceRef,
   softmaxBackwardRef,
   softmaxRef,
-  splitHeadsRef,
-  swigluRef,
   unaryRef,
 } from './reference.js';
 
@@ -113,17 +107,24 @@ export class Harness {
   }
 }
 
-/** Registers the conformance suite for one backend. */
-export function describeBackendConformance(
+/** A test body run with a fresh harness and a seeded generator (see `describeKernelSuite`). */
+export type ConformanceRun = (
+  seed: number,
+  fn: (h: Harness, rng: Rng, b: Backend, ctx: TestContext) => Promise<void> | void,
+) => (ctx: TestContext) => Promise<void>;
+
+/**
+ * A conformance section for the kernels a package registers (norm, attention, ffn, a user's): the backend is made
+ * once, each test gets a fresh harness and a seeded generator, and the live-buffer check runs after each test
+ * that passed. `body` registers the tests with `run` and the tolerance multiplier.
+ */
+export function describeKernelSuite(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,
-  opts: ConformanceOptions = {},
+  opts: ConformanceOptions,
+  body: (run: ConformanceRun, tol: number) => void,
 ): void {
-  const tol = opts.tolerance ?? 1;
-  // with only: 'kernels' the primitive sections are not registered at all (not reported as skipped)
-  const section = opts.only === 'kernels' ? (_name: string, _fn: () => void) => {} : describe;
-
-  describe(`backend conformance: ${name}`, () => {
+  describe(name, () => {
     let backend: Backend;
     beforeAll(async () => {
       backend = await makeBackend();
@@ -131,27 +132,39 @@ export function describeBackendConformance(
     afterAll(async () => {
       if (backend) await opts.teardown?.(backend);
     });
+    const run: ConformanceRun = (seed, fn) => async (ctx) => {
+      const h = new Harness(backend);
+      try {
+        await fn(h, new Rng(seed), backend, ctx);
+      } finally {
+        h.disposeAll();
+      }
+      h.expectBaseline();
+    };
+    body(run, opts.tolerance ?? 1);
+  });
+}
 
-    /** A test body run with a fresh harness and a seeded generator; the memory check runs only if the body passed. */
-    const run =
-      (seed: number, fn: (h: Harness, rng: Rng, b: Backend, ctx: TestContext) => Promise<void> | void) =>
-      async (ctx: TestContext) => {
-        const h = new Harness(backend);
-        try {
-          await fn(h, new Rng(seed), backend, ctx);
-        } finally {
-          h.disposeAll();
-        }
-        h.expectBaseline();
-      };
+/** Registers the conformance suite for one backend. */
+export function describeBackendConformance(
+  name: string,
+  makeBackend: () => Backend | Promise<Backend>,
+  opts: ConformanceOptions = {},
+): void {
+  // with only: 'kernels' the primitive sections are not registered at all (not reported as skipped)
+  const section = opts.only === 'kernels' ? (_name: string, _fn: () => void) => {} : describe;
 
+  describeKernelSuite(`backend conformance: ${name}`, makeBackend, opts, (run, tol) => {
     section('spec, transfers and memory', () => {
-      it('declares spec v1, a name, and downloadSync exactly when synchronous', () => {
-        expect(backend.specificationVersion).toBe('v1');
-        expect(typeof backend.name).toBe('string');
-        expect(backend.name.length).toBeGreaterThan(0);
-        if (backend.synchronous) expect(typeof backend.downloadSync).toBe('function');
-      });
+      it(
+        'declares spec v1, a name, and downloadSync exactly when synchronous',
+        run(0, (_h, _rng, backend) => {
+          expect(backend.specificationVersion).toBe('v1');
+          expect(typeof backend.name).toBe('string');
+          expect(backend.name.length).toBeGreaterThan(0);
+          if (backend.synchronous) expect(typeof backend.downloadSync).toBe('function');
+        }),
+      );
 
       it(
         'upload/download round-trips float32 values bit for bit, specials included',
@@ -910,95 +923,6 @@ export function describeBackendConformance(
         }),
       );
 
-      const HEADS_CASES: HeadsParams[] = [
-        { batch: 1, seq: 1, heads: 1, headDim: 1, parts: 1 },
-        { batch: 2, seq: 3, heads: 2, headDim: 4, parts: 3 },
-        { batch: 3, seq: 5, heads: 4, headDim: 2, parts: 1 },
-        { batch: 2, seq: 7, heads: 3, headDim: 6, parts: 2 },
-        { batch: 1, seq: 64, heads: 4, headDim: 32, parts: 3 },
-      ];
-      const headsLabel = (p: HeadsParams) => `B ${p.batch} T ${p.seq} H ${p.heads} hd ${p.headDim} parts ${p.parts}`;
-
-      it(
-        'splitHeads: packed [B, T, P*H*hd] -> P x [B, H, T, hd], exact',
-        run(820, async (h, rng, b, ctx) => {
-          const k = kernelCalls(b).splitHeads;
-          if (!k) return ctx.skip('no splitHeads kernel');
-          for (const p of HEADS_CASES) {
-            const n = p.batch * p.seq * p.heads * p.headDim;
-            const x = randomNormals(rng, n * p.parts);
-            h.dirty(n);
-            const outs = k(h.up(x), p);
-            expect(outs.length).toBe(p.parts);
-            const ref = splitHeadsRef(x, p);
-            for (let q = 0; q < p.parts; q++) {
-              expectClose(await h.get(h.own(outs[q]!), n), ref[q]!, 0, `splitHeads ${headsLabel(p)} part ${q}`);
-            }
-          }
-        }),
-      );
-
-      it(
-        'mergeHeads: P x [B, H, T, hd] -> packed, exact; it inverts splitHeads',
-        run(821, async (h, rng, b, ctx) => {
-          const k = kernelCalls(b).mergeHeads;
-          if (!k) return ctx.skip('no mergeHeads kernel');
-          for (const p of HEADS_CASES) {
-            const n = p.batch * p.seq * p.heads * p.headDim;
-            const xs = Array.from({ length: p.parts }, () => randomNormals(rng, n));
-            h.dirty(n * p.parts);
-            const got = await h.get(
-              h.own(
-                k(
-                  xs.map((x) => h.up(x)),
-                  p,
-                ),
-              ),
-              n * p.parts,
-            );
-            expectClose(got, mergeHeadsRef(xs, p), 0, `mergeHeads ${headsLabel(p)}`);
-            const split = kernelCalls(b).splitHeads;
-            if (split) {
-              const packed = randomNormals(rng, n * p.parts);
-              const parts = split(h.up(packed), p).map((s) => h.own(s));
-              const back = await h.get(h.own(k(parts, p)), n * p.parts);
-              expectClose(back, packed, 0, `mergeHeads(splitHeads(x)) ${headsLabel(p)}`);
-            }
-          }
-        }),
-      );
-
-      it(
-        'rope: rotate-half pairs by (startPos + t) * base^(-2i/hd), inverse, scale',
-        run(822, async (h, rng, b, ctx) => {
-          const k = kernelCalls(b).rope;
-          if (!k) return ctx.skip('no rope kernel');
-          const cases: RopeParams[] = [
-            { rows: 1, seq: 1, headDim: 2, startPos: 0, base: 10000, inverse: false },
-            { rows: 3, seq: 5, headDim: 8, startPos: 0, base: 10000, inverse: false },
-            { rows: 2, seq: 4, headDim: 6, startPos: 7, base: 50, inverse: false },
-            { rows: 2, seq: 4, headDim: 6, startPos: 7, base: 50, inverse: true },
-            { rows: 4, seq: 64, headDim: 32, startPos: 0, base: 10000, inverse: false, scale: 1 / Math.sqrt(32) },
-            { rows: 4, seq: 3, headDim: 32, startPos: 300, base: 10000, inverse: true, scale: 0.25 },
-          ];
-          for (const p of cases) {
-            const n = p.rows * p.seq * p.headDim;
-            const x = randomNormals(rng, n);
-            const got = await h.get(h.own(k(h.up(x), p)), n);
-            const ref = ropeRef(x, p);
-            // cos/sin of angles up to ~300 rad: their own rounding, two products and a sum
-            const bound = scaledBound(ref.mag, 8 * tol, 0);
-            const label = `rope rows ${p.rows} T ${p.seq} hd ${p.headDim} start ${p.startPos} base ${p.base} inverse ${p.inverse} scale ${p.scale ?? 1}`;
-            expectClose(got, ref.values, bound, label);
-            if (!p.inverse && (p.scale ?? 1) === 1) {
-              // the inverse rotation undoes it
-              const back = await h.get(h.own(k(h.up(got), { ...p, inverse: true })), n);
-              expectClose(back, x, scaledBound(ref.mag, 16 * tol, 0), `${label}: inverse(rope(x)) = x`);
-            }
-          }
-        }),
-      );
-
       it(
         'unaryMul: y * op(x) for the derivative ops and the activations',
         run(830, async (h, rng, b, ctx) => {
@@ -1020,155 +944,6 @@ export function describeBackendConformance(
           }
         }),
       );
-
-      it(
-        "swiglu and swigluBackward: silu(a) b, db = dy silu(a), da = dy b silu'(a)",
-        run(831, async (h, rng, b, ctx) => {
-          const kf = kernelCalls(b).swiglu;
-          const kb = kernelCalls(b).swigluBackward;
-          if (!kf || !kb) return ctx.skip('no swiglu kernel');
-          for (const n of [1, 5, 257, 4099]) {
-            const a = randomFloats(rng, n, -8, 8);
-            const v = randomFloats(rng, n, -2, 2);
-            const dy = randomFloats(rng, n, -2, 2);
-            const ref = swigluRef(a, v, dy);
-            const bound = (vals: Float64Array) =>
-              scaledBound(
-                vals.map((r, i) => Math.abs(r) + (1 + Math.abs(a[i]!)) * Math.abs(v[i]!) * 1e-2),
-                16 * tol,
-              );
-            h.dirty(n);
-            expectClose(await h.get(h.own(kf(h.up(a), h.up(v), n)), n), ref.y, bound(ref.y), `swiglu n ${n}`);
-            const { da, db } = kb(h.up(a), h.up(v), h.up(dy), n);
-            h.own(da);
-            h.own(db);
-            expectClose(await h.get(da, n), ref.da, bound(ref.da), `swigluBackward da n ${n}`);
-            expectClose(await h.get(db, n), ref.db, bound(ref.db), `swigluBackward db n ${n}`);
-          }
-        }),
-      );
-
-      const NORM_CASES: [number, number][] = [
-        [1, 1],
-        [3, 8],
-        [4, 65],
-        [2, 256],
-      ];
-      const EPS = 1e-5;
-
-      for (const rms of [true, false]) {
-        const kind = rms ? 'rmsnorm' : 'layernorm';
-        const affines: [boolean, boolean][] = rms
-          ? [
-              [true, false],
-              [false, false],
-            ]
-          : [
-              [true, true],
-              [true, false],
-              [false, true],
-              [false, false],
-            ];
-
-        it(
-          `${kind}Forward (affine variants) saves its row statistics`,
-          run(rms ? 810 : 811, async (h, rng, b, ctx) => {
-            const kr = kernelCalls(b).rmsnormForward;
-            const kl = kernelCalls(b).layernormForward;
-            if (rms ? !kr : !kl) return ctx.skip(`no ${kind} kernel`);
-            for (const [rows, dim] of NORM_CASES) {
-              for (const [withG, withB] of affines) {
-                // an offset mean catches a one-pass E[x^2] - E[x]^2 variance
-                const x = randomNormals(rng, rows * dim).map((v) => v + (rms ? 0 : 4));
-                const g = withG ? randomFloats(rng, dim, 0.5, 1.5) : null;
-                const bias = withB ? randomFloats(rng, dim) : null;
-                const p = { rows, dim, eps: EPS };
-                const ref = normForwardRef(x, g, bias, rows, dim, EPS, rms);
-                const label = `${kind} rows ${rows} dim ${dim} g ${withG} b ${withB}`;
-                let y: Storage;
-                let rstd: Storage;
-                let mean: Storage | null = null;
-                if (rms) {
-                  ({ y, rstd } = kr!(h.up(x), g && h.up(g), p));
-                } else {
-                  ({ y, mean, rstd } = kl!(h.up(x), g && h.up(g), bias && h.up(bias), p));
-                }
-                h.own(y);
-                h.own(rstd);
-                h.own(mean);
-                const c = 4 * tol;
-                const rowScale = (r: number) => {
-                  let s = 0;
-                  for (let j = 0; j < dim; j++) s += Math.abs(x[r * dim + j]!);
-                  return s;
-                };
-                const rstdGot = await h.get(rstd, rows);
-                expectClose(rstdGot, ref.rstd, scaledBound(ref.rstd, c * (dim + 2)), `${label}: rstd`);
-                if (mean) {
-                  const meanBound = ref.mean.map((_, r) => c * F32_EPS * rowScale(r));
-                  expectClose(await h.get(mean, rows), ref.mean, meanBound, `${label}: mean`);
-                }
-                const yBound = ref.y.map((v, i) => {
-                  const r = Math.floor(i / dim);
-                  const gj = g ? Math.abs(g[i % dim]!) : 1;
-                  const bj = bias ? Math.abs(bias[i % dim]!) : 0;
-                  const centered = Math.abs(v - (bias ? bias[i % dim]! : 0));
-                  return c * F32_EPS * ((dim + 4) * centered + gj * ref.rstd[r]! * rowScale(r) + bj);
-                });
-                expectClose(await h.get(y, rows * dim), ref.y, yBound, `${label}: y`);
-              }
-            }
-          }),
-        );
-
-        it(
-          `${kind}Backward matches the Jacobian-vector product (dx, dg${rms ? '' : ', db'})`,
-          run(rms ? 812 : 813, async (h, rng, b, ctx) => {
-            const kr = kernelCalls(b).rmsnormBackward;
-            const kl = kernelCalls(b).layernormBackward;
-            if (rms ? !kr : !kl) return ctx.skip(`no ${kind}Backward kernel`);
-            for (const [rows, dim] of NORM_CASES) {
-              for (const [withG, withB] of affines) {
-                const x = randomNormals(rng, rows * dim).map((v) => v + (rms ? 0 : 2));
-                const dy = randomNormals(rng, rows * dim);
-                const g = withG ? randomFloats(rng, dim, 0.5, 1.5) : null;
-                const stats = normForwardRef(x, null, null, rows, dim, EPS, rms);
-                const ref = normBackwardRef(dy, x, g, rows, dim, EPS, rms);
-                const label = `${kind} backward rows ${rows} dim ${dim} g ${withG} b ${withB}`;
-                h.dirty(dim);
-                let dx: Storage;
-                let dg: Storage | null;
-                let db: Storage | null = null;
-                if (rms) {
-                  ({ dx, dg } = kr!(h.up(dy), h.up(x), g && h.up(g), h.up(stats.rstd), rows, dim));
-                } else {
-                  ({ dx, dg, db } = kl!(
-                    h.up(dy),
-                    h.up(x),
-                    g && h.up(g),
-                    h.up(stats.mean),
-                    h.up(stats.rstd),
-                    rows,
-                    dim,
-                    withB,
-                  ));
-                }
-                h.own(dx);
-                h.own(dg);
-                h.own(db);
-                expect(dg === null, `${label}: dg is null exactly when g is`).toBe(!withG);
-                expect(db === null, `${label}: db is null exactly when there is no bias`).toBe(!withB);
-                const c = 4 * tol;
-                expectClose(await h.get(dx, rows * dim), ref.dx, scaledBound(ref.dxMag, c * (dim + 4)), `${label}: dx`);
-                if (dg)
-                  expectClose(await h.get(dg, dim), ref.dg, scaledBound(ref.dgMag, c * (rows + 4)), `${label}: dg`);
-                if (db)
-                  expectClose(await h.get(db, dim), ref.db, scaledBound(ref.dbMag, c * (rows + 1)), `${label}: db`);
-              }
-            }
-          }),
-        );
-      }
     });
   });
 }

@@ -5,7 +5,14 @@
  */
 
 export { broadcastPairArb, seedArb, shapeArb } from './arbitraries.js';
-export { BINARY_OPS, type ConformanceOptions, describeBackendConformance, Harness } from './conformance.js';
+export {
+  BINARY_OPS,
+  type ConformanceOptions,
+  type ConformanceRun,
+  describeBackendConformance,
+  describeKernelSuite,
+  Harness,
+} from './conformance.js';
 export {
   awayFromZero,
   expectClose,

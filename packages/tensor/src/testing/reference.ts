@@ -5,7 +5,7 @@
  * computation over absolute values (e.g. sum |a||b| for matmul), which scales the error bound.
  */
 import type { AdamWParams, BinaryOp, MatmulParams, ReduceOp, SoftmaxParams, UnaryOp } from '../backend.js';
-import type { HeadsParams, RopeParams } from '../registry/kernel-calls.js';
+
 import { broadcastShapes, sizeOf, stridesOf } from '../shape.js';
 
 type Values = ArrayLike<number>;
@@ -356,94 +356,6 @@ export function crossEntropyBackwardRef(
   return out;
 }
 
-export interface NormRef {
-  y: Float64Array;
-  mean: Float64Array;
-  rstd: Float64Array;
-}
-
-/** LayerNorm (rms = false) or RMSNorm (rms = true) forward; g and b optional. */
-export function normForwardRef(
-  x: Values,
-  g: Values | null,
-  b: Values | null,
-  rows: number,
-  dim: number,
-  eps: number,
-  rms: boolean,
-): NormRef {
-  const y = new Float64Array(rows * dim);
-  const mean = new Float64Array(rows);
-  const rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let mu = 0;
-    if (!rms) {
-      for (let j = 0; j < dim; j++) mu += x[r * dim + j]!;
-      mu /= dim;
-    }
-    let v = 0;
-    for (let j = 0; j < dim; j++) v += (x[r * dim + j]! - mu) ** 2;
-    const rs = 1 / Math.sqrt(v / dim + eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    for (let j = 0; j < dim; j++) y[r * dim + j] = (x[r * dim + j]! - mu) * rs * (g ? g[j]! : 1) + (b ? b[j]! : 0);
-  }
-  return { y, mean, rstd };
-}
-
-/**
- * Norm backward from the Jacobian of one row written out entry by entry: with xhat_j = (x_j - mu) rstd,
- * d xhat_j / d x_i = rstd (delta_ij - [!rms]/dim - xhat_i xhat_j / dim). `mag` is the same sum over absolute terms.
- */
-export function normBackwardRef(
-  dy: Values,
-  x: Values,
-  g: Values | null,
-  rows: number,
-  dim: number,
-  eps: number,
-  rms: boolean,
-): {
-  dx: Float64Array;
-  dxMag: Float64Array;
-  dg: Float64Array;
-  db: Float64Array;
-  dgMag: Float64Array;
-  dbMag: Float64Array;
-} {
-  const { mean, rstd } = normForwardRef(x, null, null, rows, dim, eps, rms);
-  const dx = new Float64Array(rows * dim);
-  const dxMag = new Float64Array(rows * dim);
-  const dg = new Float64Array(dim);
-  const db = new Float64Array(dim);
-  const dgMag = new Float64Array(dim);
-  const dbMag = new Float64Array(dim);
-  for (let r = 0; r < rows; r++) {
-    const rs = rstd[r]!;
-    const xhat = (j: number) => (x[r * dim + j]! - mean[r]!) * rs;
-    // xhat over absolute values: a backend rounds the mean it is given, an error of order |mean| rstd eps
-    const xhatAbs = (j: number) => (Math.abs(x[r * dim + j]!) + Math.abs(mean[r]!)) * rs;
-    for (let i = 0; i < dim; i++) {
-      let acc = 0;
-      let m = 0;
-      for (let j = 0; j < dim; j++) {
-        const dxhat = dy[r * dim + j]! * (g ? g[j]! : 1);
-        const jac = rs * ((i === j ? 1 : 0) - (rms ? 0 : 1 / dim) - (xhat(i) * xhat(j)) / dim);
-        acc += dxhat * jac;
-        m += Math.abs(dxhat) * rs * ((i === j ? 1 : 0) + (rms ? 0 : 1 / dim) + (xhatAbs(i) * xhatAbs(j)) / dim);
-      }
-      dx[r * dim + i] = acc;
-      dxMag[r * dim + i] = m;
-      dg[i]! += dy[r * dim + i]! * xhat(i);
-      dgMag[i]! += Math.abs(dy[r * dim + i]!) * xhatAbs(i);
-      db[i]! += dy[r * dim + i]!;
-      dbMag[i]! += Math.abs(dy[r * dim + i]!);
-    }
-  }
-  return { dx, dxMag, dg, db, dgMag, dbMag };
-}
-
-/** One AdamW step (decoupled weight decay, bias-corrected moments), returning new param, m and v. */
 export function adamwRef(
   param: Values,
   grad: Values,
@@ -471,70 +383,4 @@ export function adamwRef(
     out.param[i] = param[i]! - h.lr * (upd + h.weightDecay * param[i]!);
   }
   return out;
-}
-
-/** splitHeads by its definition: out[q][b, h, t, d] = x[b, t, (q * H + h) * hd + d] */
-export function splitHeadsRef(x: Values, p: HeadsParams): Float64Array[] {
-  const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
-  const outs = Array.from({ length: P }, () => new Float64Array(B * H * T * hd));
-  for (let q = 0; q < P; q++)
-    for (let b = 0; b < B; b++)
-      for (let h = 0; h < H; h++)
-        for (let t = 0; t < T; t++)
-          for (let d = 0; d < hd; d++) {
-            outs[q]![((b * H + h) * T + t) * hd + d] = x[(b * T + t) * P * H * hd + (q * H + h) * hd + d]!;
-          }
-  return outs;
-}
-
-/** mergeHeads by its definition: the inverse index map of splitHeadsRef */
-export function mergeHeadsRef(xs: readonly Values[], p: HeadsParams): Float64Array {
-  const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
-  const out = new Float64Array(B * T * P * H * hd);
-  for (let q = 0; q < P; q++)
-    for (let b = 0; b < B; b++)
-      for (let h = 0; h < H; h++)
-        for (let t = 0; t < T; t++)
-          for (let d = 0; d < hd; d++) {
-            out[(b * T + t) * P * H * hd + (q * H + h) * hd + d] = xs[q]![((b * H + h) * T + t) * hd + d]!;
-          }
-  return out;
-}
-
-/**
- * RoPE by its definition: each pair (i, i + hd/2) at position startPos + t is rotated by the angle
- * +-(startPos + t) * base^(-2i/hd), times scale; `mag` is |x1| + |x2| times scale (the error scale).
- */
-export function ropeRef(x: Values, p: RopeParams): { values: Float64Array; mag: Float64Array } {
-  const { rows, seq: T, headDim: hd, startPos, base, inverse } = p;
-  const scale = p.scale ?? 1;
-  const half = hd / 2;
-  const values = new Float64Array(rows * T * hd);
-  const mag = new Float64Array(rows * T * hd);
-  for (let r = 0; r < rows; r++)
-    for (let t = 0; t < T; t++)
-      for (let i = 0; i < half; i++) {
-        const angle = (inverse ? -1 : 1) * (startPos + t) * base ** ((-2 * i) / hd);
-        const at = (r * T + t) * hd + i;
-        const x1 = x[at]!;
-        const x2 = x[at + half]!;
-        values[at] = scale * (x1 * Math.cos(angle) - x2 * Math.sin(angle));
-        values[at + half] = scale * (x1 * Math.sin(angle) + x2 * Math.cos(angle));
-        mag[at] = mag[at + half] = Math.abs(scale) * (Math.abs(x1) + Math.abs(x2));
-      }
-  return { values, mag };
-}
-
-/** SwiGLU's gate silu(a) b and its backward (db = dy silu(a), da = dy b silu'(a)) by their definitions */
-export function swigluRef(a: Values, b: Values, dy: Values): { y: Float64Array; da: Float64Array; db: Float64Array } {
-  const n = a.length;
-  const y = new Float64Array(n);
-  const da = new Float64Array(n);
-  const db = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = unaryRef('silu', a[i]!) * b[i]!;
-    db[i] = dy[i]! * unaryRef('silu', a[i]!);
-    da[i] = dy[i]! * b[i]! * unaryRef('siluGrad', a[i]!);
-  }
-  return { y, da, db };
 }
