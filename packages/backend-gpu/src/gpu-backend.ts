@@ -6,7 +6,6 @@ import {
   type MatmulParams,
   type ReduceOp,
   type SoftmaxParams,
-  type Storage,
   TensorError,
   type UnaryOp,
 } from '@tinyformer/tensor';
