@@ -1,3 +1,4 @@
+import { normRows } from '@tinyformer/norm';
 import { defineOp, formatShape, type Op, sum, type Tensor, TensorError } from '@tinyformer/tensor';
 
 /**
@@ -19,20 +20,11 @@ export function dytInputs(inputs: readonly Tensor[], affine: boolean) {
 
 function check(op: string, inputs: readonly Tensor[], affine: boolean): number {
   const { x, alpha, g, b } = dytInputs(inputs, affine);
-  if (x.rank < 1) throw new TensorError(op, `input must have a feature axis, got ${formatShape(x.shape)}`);
-  const dim = x.shape[x.rank - 1]!;
   if (alpha.size !== 1 || alpha.rank !== 1) {
     throw new TensorError(op, `alpha must be one value [1], got ${formatShape(alpha.shape)}`);
   }
-  for (const [what, p] of [
-    ['scale', g],
-    ['shift', b],
-  ] as const) {
-    if (p && (p.rank !== 1 || p.shape[0] !== dim)) {
-      throw new TensorError(op, `${what} ${formatShape(p.shape)} must be [${dim}] for input ${formatShape(x.shape)}`);
-    }
-  }
-  return dim;
+  // the feature axis and the [dim] parameters are checked as @tinyformer/norm checks its own norms
+  return normRows(op, x, g, b).dim;
 }
 
 /** Sums [..., D] over every axis but the last -> [D]. */
