@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import type { Backend } from '../backend.js';
+import '../index.js';
 import { describeBackendConformance } from '../testing/index.js';
 import { CpuBackend } from './cpu-backend.js';
 
