@@ -9,6 +9,7 @@ import { runEval } from './eval.js';
 import { parseFlags } from './flag-values.js';
 import { COMMANDS, type Command } from './flags.js';
 import { commandHelp, mainHelp } from './help.js';
+import { loadPlugins } from './plugins.js';
 import { runPaths } from './run-folder.js';
 import { runSample } from './sample.js';
 import { runTrain } from './train.js';
@@ -38,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const log = (line: string) => console.log(line);
+  // before anything reads a config: a plugin may register the norm kind a run or checkpoint names
+  for (const p of await loadPlugins(flags.list('plugin'))) {
+    log(`plugin ${p.path}: ${p.kinds.map((k) => k.kind).join(', ')}`);
+  }
   const backend = flags.choice<BackendPreference>('backend');
   if (command === 'train') {
     const { preset, settings } = trainSettings(flags);
@@ -99,7 +104,12 @@ export async function run(argv: string[]): Promise<void> {
     process.exitCode = await main(argv);
   } catch (e) {
     if (USER_ERRORS.some((cls) => e instanceof cls)) {
-      console.error(`charlm: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      // a run trained with a plugin's norm kind names it in its config; loading it needs the plugin again
+      const hint = /norm\.kind: must be one of/.test(message)
+        ? '\n(a norm kind that a plugin registers is known only with --plugin <path>, e.g. --plugin examples/custom-norm)'
+        : '';
+      console.error(`charlm: ${message}${hint}`);
       process.exitCode = 1;
       return;
     }

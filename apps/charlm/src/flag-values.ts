@@ -2,15 +2,19 @@ import { parseArgs } from 'node:util';
 import { CliError } from './errors.js';
 import { type Command, FLAGS, type Flag, type FlagName, flagOf, flagsOf, type NumberCheck } from './flags.js';
 
-export type RawValues = Record<string, string | boolean | undefined>;
+export type RawValues = Record<string, string | boolean | string[] | undefined>;
 
 /** node:util parseArgs options for every flag name (one type per name; the per-command check comes after). */
-const PARSE_OPTIONS: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+const PARSE_OPTIONS: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
 for (const f of FLAGS as readonly Flag[]) {
   const type = f.type === 'boolean' ? 'boolean' : 'string';
   const seen = PARSE_OPTIONS[f.name];
   if (seen && seen.type !== type) throw new Error(`flag table: --${f.name} has two types`);
-  PARSE_OPTIONS[f.name] = { type, ...(f.short ? { short: f.short } : {}) };
+  PARSE_OPTIONS[f.name] = {
+    type,
+    ...(f.type === 'list' ? { multiple: true } : {}),
+    ...(f.short ? { short: f.short } : {}),
+  };
 }
 
 /** Parses the arguments of `command` and refuses flags it does not take. `--help` is checked by the caller. */
@@ -57,6 +61,12 @@ export class FlagValues {
     return Boolean(this.raw[name]);
   }
 
+  /** A repeatable flag's values, in the order given (empty when absent). */
+  list(name: FlagName): string[] {
+    const v = this.raw[name];
+    return Array.isArray(v) ? v : [];
+  }
+
   text(name: FlagName): string | undefined {
     const v = this.raw[name];
     return typeof v === 'string' ? v : (flagOf(this.command, name).default as string | undefined);
@@ -72,6 +82,7 @@ export class FlagValues {
       if (typeof d !== 'number') throw new Error(`--${name} has no default`);
       return d;
     }
+    if (Array.isArray(raw)) throw new Error(`--${name} is not a list flag`);
     return checkedNumber(name, raw, f.check);
   }
 

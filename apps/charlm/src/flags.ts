@@ -35,6 +35,8 @@ export type SettingPath = Exclude<keyof TrainSettings, 'model'> | `model.${strin
 type FlagValue =
   | { type: 'boolean' }
   | { type: 'text'; arg: string }
+  /** repeatable: every occurrence is kept, in order */
+  | { type: 'list'; arg: string }
   | { type: 'choice'; arg: string; choices: readonly string[] }
   | { type: 'number'; arg: string; check: NumberCheck };
 
@@ -138,6 +140,14 @@ export const FLAGS = [
     section: 'run',
     help: '',
     default: 'auto',
+  },
+  {
+    name: 'plugin',
+    type: 'list',
+    arg: '<path>',
+    commands: ['train', 'sample', 'eval'],
+    section: 'run',
+    help: 'a module or package folder to import first, e.g. one that registers a norm kind\n(repeatable; examples/custom-norm adds dyt)',
   },
   {
     name: 'seed',

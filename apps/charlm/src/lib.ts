@@ -5,6 +5,7 @@ export { lineChartSvg, type Series } from './chart.js';
 export * from './data/index.js';
 export { CliError } from './errors.js';
 export { bitsPerChar, EVAL_SEED, meanLoss } from './evaluate.js';
+export { type LoadedPlugin, loadPlugins, resolvePlugin } from './plugins.js';
 export { PRESETS, type PresetName, type TrainSettings } from './presets.js';
 export { trainInterleaved } from './train-interleaved.js';
 export { type LoopStep, type TrainLoopOptions, trainLoop } from './train-loop.js';

@@ -35,6 +35,12 @@ export default function setup(project: TestProject): () => void {
       tsc(join(pkg, 'tsconfig.build.json'));
     }
   }
+  // the --plugin tests load the custom-norm example's dist, which imports the packages' dists like the CLI does
+  const example = join(ROOT, 'examples', 'custom-norm');
+  const exampleOut = join(example, 'dist', 'index.js');
+  if (!existsSync(exampleOut) || statSync(exampleOut).mtimeMs < newestSource(join(example, 'src'))) {
+    tsc(join(example, 'tsconfig.build.json'));
+  }
   const dist = join(CHARLM, '.cache', `test-dist-${process.pid}`);
   tsc(join(CHARLM, 'tsconfig.build.json'), [
     '--outDir',

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { cpus, platform } from 'node:os';
 import { join } from 'node:path';
-import { type BackendPreference, CliError, chooseBackend } from '@tinyformer/charlm';
+import { type BackendPreference, CliError, chooseBackend, loadPlugins } from '@tinyformer/charlm';
 import { writeFileAtomic } from '@tinyformer/model';
 import { normKind } from '@tinyformer/norm';
 import { CpuBackend, setBackend } from '@tinyformer/tensor';
@@ -11,7 +11,6 @@ import { runQuality } from './experiments/quality.js';
 import { runResidual } from './experiments/residual.js';
 import { runSpeed } from './experiments/speed.js';
 import { statusLine } from './html.js';
-import { loadPlugins } from './plugins.js';
 import { renderReport } from './report.js';
 import { type ExperimentName, type LabResults, resultsSchema } from './schema.js';
 import { type LabSizes, SIZES } from './sizes.js';

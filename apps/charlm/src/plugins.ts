@@ -1,8 +1,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CliError } from '@tinyformer/charlm';
 import { normKind, normKinds } from '@tinyformer/norm';
+import { CliError } from './errors.js';
 
 /** A `--plugin` that was imported, and the norm kinds it added to the registry. */
 export interface LoadedPlugin {
@@ -87,7 +87,7 @@ export async function loadPlugins(paths: readonly string[], cwd: string = proces
           (again
             ? ' (it was already loaded by an earlier --plugin)'
             : ` (kinds now: ${normKinds().join(', ')}; a plugin must call registerNormKind from the same ` +
-              '@tinyformer/norm that norm-lab uses)'),
+              '@tinyformer/norm that this program uses)'),
       );
     }
     loaded.push({
