@@ -10,6 +10,7 @@
 import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { BatchSampler, CharDataset, CharVocab, loadBrownText } from '@tinyformer/data';
 import { DecoderLM, resolveModelConfig, Trainer } from '@tinyformer/model';
 import {
   type Backend,
@@ -19,9 +20,6 @@ import {
   Rng,
   setBackend,
 } from '@tinyformer/tensor';
-import { loadBrownText } from './data/brown.js';
-import { BatchSampler, CharDataset } from './data/dataset.js';
-import { CharVocab } from './data/vocab.js';
 import { PRESETS } from './presets.js';
 import { trainInterleaved } from './train-interleaved.js';
 import type { LoopStep } from './train-loop.js';

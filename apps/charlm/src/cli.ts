@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
+import { DataError } from '@tinyformer/data';
 import { CheckpointError, ConfigError, SamplingError } from '@tinyformer/model';
 import { TensorError } from '@tinyformer/tensor';
 import type { BackendPreference } from './backend.js';
-import { DataError } from './data/errors.js';
 import { CliError } from './errors.js';
 import { runEval } from './eval.js';
 import { parseFlags } from './flag-values.js';

@@ -1,8 +1,6 @@
+import { CharDataset, loadBrownText, readTextFile } from '@tinyformer/data';
 import { setBackend } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
-import { loadBrownText } from './data/brown.js';
-import { CharDataset } from './data/dataset.js';
-import { readTextFile } from './data/text-file.js';
 import { CliError } from './errors.js';
 import { bitsPerChar, meanLoss } from './evaluate.js';
 import { loadRun } from './load-run.js';

@@ -1,7 +1,7 @@
 import { noGrad } from '@tinyformer/autograd';
+import { evalBatches } from '@tinyformer/data';
 import type { DecoderLM } from '@tinyformer/model';
 import { tensor, tidy } from '@tinyformer/tensor';
-import { evalBatches } from './data/dataset.js';
 
 /** Seed of the fixed evaluation windows: the same text is scored at every eval, in every run and resume. */
 export const EVAL_SEED = 20_251_126;

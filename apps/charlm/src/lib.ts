@@ -1,8 +1,7 @@
-// charlm's reusable parts for other tools (the norm lab): the data pipeline, the SVG chart, the fixed-window
+// charlm's reusable parts for other tools (the norm lab): the SVG chart, the fixed-window
 // validation loss, the backend choice and the training loop. The CLI itself stays in cli.ts.
 export { type BackendPreference, type ChosenBackend, chooseBackend, type GpuModule } from './backend.js';
 export { lineChartSvg, type Series } from './chart.js';
-export * from './data/index.js';
 export { CliError } from './errors.js';
 export { bitsPerChar, EVAL_SEED, meanLoss } from './evaluate.js';
 export { type LoadedPlugin, loadPlugins, resolvePlugin } from './plugins.js';

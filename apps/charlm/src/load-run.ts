@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
+import { CharVocab } from '@tinyformer/data';
 import { CheckpointError, type DecoderLM, loadCheckpoint } from '@tinyformer/model';
-import { CharVocab } from './data/vocab.js';
 import { CliError } from './errors.js';
 import { runPaths } from './run-folder.js';
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { noGrad } from '@tinyformer/autograd';
+import { BatchSampler, CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/data';
 import {
   ActivationProbe,
   type AdamWState,
@@ -19,10 +20,6 @@ import {
 } from '@tinyformer/model';
 import { Rng, setBackend, tensor, tidy } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
-import { loadBrownText } from './data/brown.js';
-import { BatchSampler, CharDataset } from './data/dataset.js';
-import { readTextFile } from './data/text-file.js';
-import { CharVocab } from './data/vocab.js';
 import { CliError } from './errors.js';
 import { bitsPerChar, meanLoss } from './evaluate.js';
 import { nanGradientFault } from './faults.js';

@@ -10,7 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { CHARLM } from './paths.js';
 
 const ROOT = join(CHARLM, '..', '..');
-const DEPS = ['tensor', 'autograd', 'norm', 'ffn', 'attention', 'model'];
+const DEPS = ['tensor', 'data', 'autograd', 'norm', 'ffn', 'attention', 'model'];
 
 function newestSource(dir: string): number {
   let newest = 0;

@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createGpuBackend, type GpuBackend } from '@tinyformer/backend-gpu';
+import { BatchSampler, CharDataset, CharVocab } from '@tinyformer/data';
 import { DecoderLM, Trainer } from '@tinyformer/model';
 import { type Backend, CpuBackend, Rng, setBackend } from '@tinyformer/tensor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchSampler, CharDataset } from '../src/data/dataset.js';
-import { CharVocab } from '../src/data/vocab.js';
 
 // The WebGPU path end to end: the same 50 training steps on the gpu.js backend (lavapipe in CI) and on the CPU
 // backend give the same losses. Under CI=true a missing adapter fails; elsewhere the suite skips, saying why.

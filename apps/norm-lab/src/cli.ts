@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { type BackendPreference, CliError, DataError } from '@tinyformer/charlm';
+import { type BackendPreference, CliError } from '@tinyformer/charlm';
+import { DataError } from '@tinyformer/data';
 import { ConfigError } from '@tinyformer/model';
 import { TensorError } from '@tinyformer/tensor';
 import { runLab } from './lab.js';

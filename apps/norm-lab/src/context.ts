@@ -1,4 +1,4 @@
-import { CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/charlm';
+import { CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/data';
 import { type Backend, getBackend, setBackend } from '@tinyformer/tensor';
 
 /** What every experiment gets: the backend the run chose, the encoded corpus, the seed and a logger. */

@@ -1,4 +1,5 @@
-import { BatchSampler, meanLoss, PRESETS, trainLoop } from '@tinyformer/charlm';
+import { meanLoss, PRESETS, trainLoop } from '@tinyformer/charlm';
+import { BatchSampler } from '@tinyformer/data';
 import {
   DecoderLM,
   gradNorms,

@@ -15,6 +15,7 @@ const ROOT = join(NORM_LAB, '..', '..');
 // in build order: what norm-lab's dist imports, then the example plugin
 const DEPS = [
   'packages/tensor',
+  'packages/data',
   'packages/autograd',
   'packages/norm',
   'packages/ffn',

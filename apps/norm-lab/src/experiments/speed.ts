@@ -1,4 +1,5 @@
-import { BatchSampler, type LoopStep, lineChartSvg, trainInterleaved } from '@tinyformer/charlm';
+import { type LoopStep, lineChartSvg, trainInterleaved } from '@tinyformer/charlm';
+import { BatchSampler } from '@tinyformer/data';
 import { DecoderLM, Trainer } from '@tinyformer/model';
 import { benchNorms } from '@tinyformer/norm/bench';
 import { type Backend, Rng } from '@tinyformer/tensor';

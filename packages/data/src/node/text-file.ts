@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
-import { DataError } from './errors.js';
+import { DataError } from '../errors.js';
 
-export { DataError } from './errors.js';
+export { DataError } from '../errors.js';
 
 /**
  * Read a training corpus given with `--data <file>`: UTF-8 text, CRLF (or old-Mac CR) line ends turned into LF.

@@ -8,5 +8,5 @@ export {
 } from './brown.js';
 export { type Batch, BatchSampler, CharDataset, evalBatches, type SplitName, TRAIN_FRACTION } from './dataset.js';
 export { DataError } from './errors.js';
-export { firstInvalidUtf8, readTextFile, type Utf8Problem } from './text-file.js';
+export { firstInvalidUtf8, readTextFile, type Utf8Problem } from './node/text-file.js';
 export { CharVocab } from './vocab.js';
