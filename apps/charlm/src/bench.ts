@@ -10,7 +10,8 @@
 import { appendFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { BatchSampler, CharDataset, CharVocab, loadBrownText } from '@tinyformer/data';
+import { BatchSampler, CharDataset, CharVocab } from '@tinyformer/data';
+import { loadBrownText } from '@tinyformer/data/node';
 import { DecoderLM, resolveModelConfig, Trainer } from '@tinyformer/model';
 import {
   type Backend,

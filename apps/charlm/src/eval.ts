@@ -1,4 +1,5 @@
-import { CharDataset, loadBrownText, readTextFile } from '@tinyformer/data';
+import { CharDataset } from '@tinyformer/data';
+import { loadBrownText, readTextFile } from '@tinyformer/data/node';
 import { setBackend } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';

