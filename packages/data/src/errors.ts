@@ -4,6 +4,7 @@
  * file, split or character at fault and what to do about it.
  */
 export class DataError extends Error {
+  /** @param message - What is wrong and where, ready to show a user as is. */
   constructor(message: string) {
     super(message);
     this.name = 'DataError';

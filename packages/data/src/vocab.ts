@@ -5,6 +5,15 @@ import { DataError } from './errors.js';
  * emoji is one token and a model never emits half of a surrogate pair. Built from a corpus, the characters are in
  * code point order (nanoGPT's `sorted(set(text))`), so the same text always gives the same ids; loaded from a
  * checkpoint, the saved order is kept as is, since the ids are baked into the trained embedding.
+ *
+ * @example
+ * ```ts
+ * const vocab = CharVocab.fromText('hello world\n');
+ * vocab.size; // 9
+ * const ids = vocab.encode('hello'); // Int32Array [4, 3, 5, 5, 6]
+ * vocab.decode(ids); // 'hello'
+ * const again = CharVocab.fromJSON(JSON.parse(JSON.stringify(vocab))); // the same ids, e.g. from a checkpoint
+ * ```
  */
 export class CharVocab {
   private readonly chars: readonly string[];
@@ -23,7 +32,13 @@ export class CharVocab {
     });
   }
 
-  /** The sorted unique code points of `text`. */
+  /**
+   * The sorted unique code points of `text`.
+   *
+   * @param text - The corpus.
+   * @returns One id per distinct character, in code point order.
+   * @throws {@link DataError} when `text` is empty or holds a lone surrogate.
+   */
   static fromText(text: string): CharVocab {
     if (text.length === 0) throw new DataError('vocabulary: cannot build one from empty text');
     // flags for the BMP keep this a tight loop over a multi-megabyte corpus; astral characters are rare
@@ -47,7 +62,14 @@ export class CharVocab {
     return new CharVocab(codePoints.map((cp) => String.fromCodePoint(cp)));
   }
 
-  /** A vocabulary saved with toJSON (for example in a checkpoint's metadata); every entry is checked. */
+  /**
+   * A vocabulary saved with toJSON (for example in a checkpoint's metadata); every entry is checked.
+   *
+   * @param chars - The parsed JSON: an array of single characters, in id order.
+   * @returns The vocabulary, with the saved ids.
+   * @throws {@link DataError} naming the first bad entry: not an array, empty, not a string, not exactly one
+   *   character, a lone surrogate or a repeat.
+   */
   static fromJSON(chars: unknown): CharVocab {
     if (!Array.isArray(chars))
       throw new DataError(`vocabulary: expected an array of characters, got ${describe(chars)}`);
@@ -76,26 +98,48 @@ export class CharVocab {
     return this.chars.length;
   }
 
-  /** Whether `ch` (one character) has an id. */
+  /**
+   * Whether `ch` (one character) has an id.
+   *
+   * @param ch - One character (one code point); anything longer is never in the vocabulary.
+   * @returns True when {@link CharVocab.idOf} finds it.
+   */
   has(ch: string): boolean {
     return this.idOf(ch) >= 0;
   }
 
-  /** The id of one character, or -1. */
+  /**
+   * The id of one character.
+   *
+   * @param ch - One character (one code point).
+   * @returns Its id, or -1 when the vocabulary lacks it or `ch` is not exactly one character.
+   */
   idOf(ch: string): number {
     const cp = ch.codePointAt(0);
     if (cp === undefined || String.fromCodePoint(cp) !== ch) return -1;
     return cp < 0x10000 ? this.bmp[cp]! : (this.astral.get(cp) ?? -1);
   }
 
-  /** The character of one id. */
+  /**
+   * The character of one id.
+   *
+   * @param id - An id in [0, size).
+   * @returns The character.
+   * @throws RangeError when `id` is out of range.
+   */
   charOf(id: number): string {
     const ch = Number.isInteger(id) ? this.chars[id] : undefined;
     if (ch === undefined) throw new RangeError(`CharVocab: id ${id} is out of range [0, ${this.size})`);
     return ch;
   }
 
-  /** One id per code point of `text`. Throws a DataError naming the first character the vocabulary lacks. */
+  /**
+   * One id per code point of `text`.
+   *
+   * @param text - Text made of the vocabulary's characters.
+   * @returns The ids, one per code point (an astral character is one id).
+   * @throws {@link DataError} naming the first character the vocabulary lacks and its position.
+   */
   encode(text: string): Int32Array {
     const ids = new Int32Array(text.length);
     let n = 0;
@@ -120,7 +164,13 @@ export class CharVocab {
     return n === text.length ? ids : ids.slice(0, n);
   }
 
-  /** The text of `ids`. Throws a RangeError on an id outside [0, size). */
+  /**
+   * The text of `ids`.
+   *
+   * @param ids - Token ids, for example a model's samples.
+   * @returns The text.
+   * @throws RangeError on an id outside [0, size).
+   */
   decode(ids: ArrayLike<number>): string {
     // code points in chunks through String.fromCodePoint: several times faster than joining one string per id
     const CHUNK = 8192;
@@ -142,7 +192,11 @@ export class CharVocab {
     return parts.join('');
   }
 
-  /** The characters in id order; JSON.stringify(vocab) writes this array. */
+  /**
+   * The characters in id order; JSON.stringify(vocab) writes this array.
+   *
+   * @returns A copy of the characters; {@link CharVocab.fromJSON} reads it back.
+   */
   toJSON(): string[] {
     return [...this.chars];
   }
