@@ -29,6 +29,15 @@ function workspaceAliases() {
 
 /** @param {string} dir the package directory @param {import('vitest/config').UserConfig['test']} [test] */
 export function packageConfig(dir, test = {}) {
+  // CI runs the suites under more than one Node version. It sets TINYFORMER_TEST_NODE to the version a pass expects
+  // (turbo.json lists it in the test task's env, so a pass under another Node never reuses cached results) and a
+  // pass that is not really running under that version fails here instead of being counted.
+  const expectedNode = process.env.TINYFORMER_TEST_NODE;
+  if (expectedNode && expectedNode !== process.version) {
+    throw new Error(
+      `vitest-config: TINYFORMER_TEST_NODE is ${expectedNode} but vitest runs under Node ${process.version}`,
+    );
+  }
   return defineConfig({
     resolve: { alias: workspaceAliases() },
     test: {
