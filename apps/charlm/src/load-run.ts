@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { CheckpointError, type DecoderLM, loadCheckpoint } from '@tinyformer/model';
+import { CheckpointError, type DecoderLM } from '@tinyformer/model';
+import { loadCheckpoint } from '@tinyformer/model/node';
 import { CharVocab } from './data/vocab.js';
 import { CliError } from './errors.js';
 import { runPaths } from './run-folder.js';
