@@ -21,7 +21,10 @@ export interface ChosenBackend {
 
 /** What chooseBackend needs from @tinyformer/backend-gpu. */
 export interface GpuModule {
-  selectBackend(opts: { prefer: BackendPreference; onFallback?: 'warn' | 'throw' }): Promise<ChosenBackend>;
+  selectBackend(opts: {
+    prefer: BackendPreference;
+    onFallback?: 'warn' | 'throw';
+  }): Promise<ChosenBackend & { fallback?: { kind: string; why: string } | null }>;
 }
 
 /**
@@ -45,11 +48,18 @@ export async function chooseBackend(
     }
     return cpu('cpu (the @tinyformer/backend-gpu package is not installed)');
   }
+  let selected: Awaited<ReturnType<GpuModule['selectBackend']>>;
   try {
-    return await gpu.selectBackend({ prefer, onFallback: prefer === 'gpu' ? 'throw' : 'warn' });
+    // no logger: the caller prints the returned reason once, as its `backend:` line
+    selected = await gpu.selectBackend({ prefer, onFallback: prefer === 'gpu' ? 'throw' : 'warn' });
   } catch (e) {
     throw new CliError(`--backend ${prefer}: ${(e as Error).message}`);
   }
+  const { backend, dispose, fallback } = selected;
+  // the library says what it found; how to override it is this CLI's flag
+  const reason =
+    fallback?.kind === 'software-adapter' ? `cpu (${fallback.why}; pass --backend gpu to force)` : selected.reason;
+  return { backend, reason, dispose };
 }
 
 function cpu(reason: string): ChosenBackend {

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { CharVocab } from '@tinyformer/data';
-import { CheckpointError, type DecoderLM, loadCheckpoint } from '@tinyformer/model';
+import { CheckpointError, type DecoderLM } from '@tinyformer/model';
+import { loadCheckpoint } from '@tinyformer/model/node';
 import { CliError } from './errors.js';
 import { runPaths } from './run-folder.js';
 

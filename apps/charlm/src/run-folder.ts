@@ -10,7 +10,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@tinyformer/model';
+import { writeFileAtomic } from '@tinyformer/model/node';
 import { lineChartSvg } from './chart.js';
 import { CliError } from './errors.js';
 import { fakeFreeBytes } from './faults.js';

@@ -9,16 +9,14 @@ import {
   DecoderLM,
   generate,
   gradNorms,
-  loadCheckpoint,
   type ModelConfig,
   NonFiniteError,
   type ParamGradNorm,
   resolveModelConfig,
-  saveCheckpoint,
   Trainer,
   type TrainStepOptions,
-  writeFileAtomic,
 } from '@tinyformer/model';
+import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@tinyformer/model/node';
 import { Rng, setBackend, tensor, tidy } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';

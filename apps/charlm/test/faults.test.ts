@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpoint } from '@tinyformer/model';
+import { readCheckpoint } from '@tinyformer/model/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareRunFolder, readMetrics, runPaths } from '../src/run-folder.js';
 import { CORPUS_TEXT, cliPath, runCli, SMALL } from './helpers.js';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpoint, writeFileAtomic } from '@tinyformer/model';
+import { readCheckpoint, writeFileAtomic } from '@tinyformer/model/node';
 import { expect, it } from 'vitest';
 
 const WRITER = join(import.meta.dirname, 'fixtures', 'checkpoint-writer.mjs');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { readCheckpoint } from '@tinyformer/model';
+import { readCheckpoint } from '@tinyformer/model/node';
 import { getBackend } from '@tinyformer/tensor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runEval } from '../src/eval.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, platform } from 'node:os';
 import { join } from 'node:path';
 import { type BackendPreference, CliError, chooseBackend, loadPlugins } from '@tinyformer/charlm';
-import { writeFileAtomic } from '@tinyformer/model';
+import { writeFileAtomic } from '@tinyformer/model/node';
 import { normKind } from '@tinyformer/norm';
 import { CpuBackend, setBackend } from '@tinyformer/tensor';
 import { dataInfo, type ExtraNorm, type LabContext, loadDataset } from './context.js';

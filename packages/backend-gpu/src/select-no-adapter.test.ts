@@ -7,12 +7,17 @@ import { describe, expect, it, vi } from 'vitest';
 import { createGpuBackend, selectBackend } from '../src/index.js';
 
 describe('selectBackend without a WebGPU adapter', () => {
-  it('auto falls back to the CPU and says why', async () => {
+  it('auto falls back to the CPU and says why, through the logger only', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const s = await selectBackend();
+    const logger = vi.fn();
+    const s = await selectBackend({ logger });
     expect(s.backend).toBeInstanceOf(CpuBackend);
     expect(s.reason).toBe('cpu (no WebGPU adapter (Vulkan ICD missing?))');
-    expect(warn).toHaveBeenCalledOnce();
+    expect(s.fallback).toEqual({ kind: 'no-adapter', why: 'no WebGPU adapter (Vulkan ICD missing?)' });
+    expect(logger).toHaveBeenCalledExactlyOnceWith(`tinyformer: using ${s.reason}`);
+    // a library never prints, with or without a logger
+    await selectBackend();
+    expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
   });
 

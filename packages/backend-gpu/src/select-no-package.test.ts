@@ -12,6 +12,8 @@ it('auto falls back to the CPU when the webgpu package cannot load, and gpu thro
   const s = await selectBackend({ prefer: 'auto' });
   expect(s.backend).toBeInstanceOf(CpuBackend);
   expect(s.reason).toMatch(/^cpu \(no webgpu package: /);
+  expect(s.fallback?.kind).toBe('no-package');
+  expect(warn).not.toHaveBeenCalled();
   warn.mockRestore();
   await expect(selectBackend({ prefer: 'gpu' })).rejects.toThrow(/no webgpu package/);
 });

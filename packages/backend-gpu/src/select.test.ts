@@ -27,11 +27,16 @@ describe('selectBackend', () => {
 
   it.runIf(adapter?.isFallbackAdapter)('auto passes over a software adapter, with the reason, and warns', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const s = await selectBackend({ prefer: 'auto' });
+    const logger = vi.fn();
+    const s = await selectBackend({ prefer: 'auto', logger });
     expect(s.backend).toBeInstanceOf(CpuBackend);
-    expect(s.reason).toBe('cpu (software adapter llvmpipe only; pass --backend gpu to force)');
+    expect(s.reason).toBe('cpu (software adapter llvmpipe only)');
+    expect(s.fallback).toEqual({ kind: 'software-adapter', why: 'software adapter llvmpipe only' });
     expect(s.adapterInfo?.isFallbackAdapter).toBe(true);
-    expect(warn).toHaveBeenCalledWith(expect.stringContaining(s.reason));
+    expect(logger).toHaveBeenCalledExactlyOnceWith(`tinyformer: using ${s.reason}`);
+    // the library never prints; the CLI's flag names belong to the CLI
+    expect(warn).not.toHaveBeenCalled();
+    expect(s.reason).not.toContain('--backend');
     await expect(selectBackend({ prefer: 'auto', onFallback: 'throw' })).rejects.toThrow(/software adapter llvmpipe/);
   });
 
@@ -49,6 +54,7 @@ describe('selectBackend', () => {
     const s = await selectBackend({ prefer: 'gpu' });
     try {
       expect(s.backend).toBeInstanceOf(GpuBackend);
+      expect(s.fallback).toBeNull();
       const expected = adapter!.isFallbackAdapter ? 'gpu.js:webgpu (llvmpipe software adapter)' : /^gpu\.js:webgpu \(/;
       expect(s.reason).toMatch(expected);
       const x = s.backend.upload(new Float32Array([1, 2]));

@@ -4,23 +4,10 @@ import { join } from 'node:path';
 import { noGrad } from '@tinyformer/autograd';
 import { tensor } from '@tinyformer/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  CHECKPOINT_VERSION,
-  checkOptimizerState,
-  loadCheckpoint,
-  loadWeights,
-  readCheckpoint,
-  saveCheckpoint,
-} from './checkpoint.js';
+import { CHECKPOINT_VERSION, checkOptimizerState, loadWeights } from './checkpoint.js';
 import { DecoderLM } from './decoder-lm.js';
-import {
-  CheckpointError,
-  decodeSafetensors,
-  encodeSafetensors,
-  type NamedTensor,
-  readFileChecked,
-  writeFileAtomic,
-} from './safetensors.js';
+import { loadCheckpoint, readCheckpoint, readFileChecked, saveCheckpoint, writeFileAtomic } from './node.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import { type Batch, Trainer } from './trainer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinyformer-ckpt-'));
@@ -57,7 +44,8 @@ function batches(): () => Batch {
 }
 
 /** Parses the file the way any safetensors reader would. */
-function parseHeader(buf: Buffer): { headerLen: number; header: Record<string, any> } {
+function parseHeader(bytes: Uint8Array): { headerLen: number; header: Record<string, any> } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = Number(buf.readBigUInt64LE(0));
   return { headerLen, header: JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8')) };
 }

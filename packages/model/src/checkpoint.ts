@@ -2,14 +2,7 @@ import { formatShape, sameShape } from '@tinyformer/tensor';
 import { ConfigError, type ModelConfig, resolveModelConfig } from './config.js';
 import { DecoderLM } from './decoder-lm.js';
 import type { AdamW, AdamWState } from './optim.js';
-import {
-  CheckpointError,
-  decodeSafetensors,
-  encodeSafetensors,
-  type NamedTensor,
-  readFileChecked,
-  writeFileAtomic,
-} from './safetensors.js';
+import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 export const CHECKPOINT_FORMAT = 'tinyformer';
 export const CHECKPOINT_VERSION = 1;
@@ -27,12 +20,29 @@ export interface CheckpointContents {
   version: number;
 }
 
-/** Saves weights, config, optional optimizer moments and free-form metadata; atomic (never half-written). */
-export async function saveCheckpoint(
-  path: string,
-  model: DecoderLM,
-  opts: { optimizer?: AdamW; meta?: Record<string, unknown> } = {},
-): Promise<void> {
+/** What {@link encodeCheckpoint} stores besides the weights. */
+export interface CheckpointOptions {
+  /** its AdamW moments and step are stored, so training resumes bit for bit */
+  optimizer?: AdamW;
+  /** free-form, JSON-serialisable (vocabulary, step, RNG and sampler state, schedule) */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * Encodes weights, config, optional optimizer moments and free-form metadata as a safetensors file: the same bytes
+ * that `saveCheckpoint` of `@tinyformer/model/node` writes. Works anywhere (browser, worker, Node).
+ *
+ * @param model - the model whose parameters and config are stored
+ * @param opts - optional optimizer (moments and step) and `meta`
+ * @returns the checkpoint file's bytes
+ * @example
+ * ```ts
+ * const bytes = await encodeCheckpoint(model, { meta: { vocab } });
+ * const url = URL.createObjectURL(new Blob([bytes])); // offer it as a download
+ * const { model: restored, meta } = decodeCheckpoint(bytes, 'download');
+ * ```
+ */
+export async function encodeCheckpoint(model: DecoderLM, opts: CheckpointOptions = {}): Promise<Uint8Array> {
   const tensors = new Map<string, NamedTensor>();
   for (const [name, p] of model.namedParameters()) tensors.set(name, { shape: [...p.shape], data: await p.data() });
   let optimizerStep = -1;
@@ -51,24 +61,32 @@ export async function saveCheckpoint(
     optimizer_step: String(optimizerStep),
     meta: JSON.stringify(opts.meta ?? {}),
   };
-  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  return encodeSafetensors(tensors, metadata);
 }
 
-/** Reads and validates a checkpoint file without building a model. */
-export function readCheckpoint(path: string): CheckpointContents {
-  const { tensors, metadata } = decodeSafetensors(readFileChecked(path), path);
+/**
+ * Reads and validates checkpoint bytes without building a model.
+ *
+ * @param bytes - a whole checkpoint file
+ * @param source - names it in error messages (a path, a URL); default 'checkpoint bytes'
+ * @returns config, weights, optimizer state (or null), meta and format version
+ * @throws {@link CheckpointError} when the bytes are not valid safetensors, not a tinyformer checkpoint, of a newer
+ *   format version, or their config/meta is invalid
+ */
+export function parseCheckpoint(bytes: Uint8Array | ArrayBuffer, source = 'checkpoint bytes'): CheckpointContents {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
-      path,
+      source,
       `is not a tinyformer checkpoint (metadata format ${JSON.stringify(metadata.format)})`,
     );
   }
   const version = Number(metadata.format_version);
   if (!Number.isInteger(version) || version < 1)
-    throw new CheckpointError(path, `has an invalid format version ${metadata.format_version}`);
+    throw new CheckpointError(source, `has an invalid format version ${metadata.format_version}`);
   if (version > CHECKPOINT_VERSION) {
     throw new CheckpointError(
-      path,
+      source,
       `was written by a newer tinyformer (format version ${version}; this one reads up to ${CHECKPOINT_VERSION}): upgrade to load it`,
     );
   }
@@ -79,7 +97,7 @@ export function readCheckpoint(path: string): CheckpointContents {
     meta = JSON.parse(metadata.meta ?? '{}');
   } catch (e) {
     const why = e instanceof ConfigError ? e.message : 'its config/meta metadata is not valid JSON';
-    throw new CheckpointError(path, why);
+    throw new CheckpointError(source, why);
   }
   const weights = new Map<string, NamedTensor>();
   const m: Record<string, Float32Array> = {};
@@ -94,14 +112,63 @@ export function readCheckpoint(path: string): CheckpointContents {
   return { config, weights, optimizer, meta, version };
 }
 
-/** Builds the model a checkpoint describes and loads its weights; every shape is checked against the config. */
-export function loadCheckpoint(path: string): CheckpointContents & { model: DecoderLM } {
-  const contents = readCheckpoint(path);
+/**
+ * Builds the model that checkpoint bytes describe and loads its weights; every shape is checked against the config.
+ *
+ * @param bytes - a whole checkpoint file, e.g. from {@link encodeCheckpoint}, a file input or `fetch`
+ * @param source - names it in error messages; default 'checkpoint bytes'
+ * @returns the model plus everything {@link parseCheckpoint} returns
+ * @throws {@link CheckpointError} as {@link parseCheckpoint} does, or when a parameter is missing, extra or of the
+ *   wrong shape
+ * @example
+ * ```ts
+ * const input = document.querySelector('input[type=file]') as HTMLInputElement;
+ * const file = input.files![0]!;
+ * const { model, meta } = decodeCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name);
+ * ```
+ */
+export function decodeCheckpoint(
+  bytes: Uint8Array | ArrayBuffer,
+  source = 'checkpoint bytes',
+): CheckpointContents & { model: DecoderLM } {
+  const contents = parseCheckpoint(bytes, source);
   const model = new DecoderLM(contents.config);
-  loadWeights(model, contents.weights, path);
+  loadWeights(model, contents.weights, source);
   return { ...contents, model };
 }
 
+/** The part of a fetch `Response` that {@link loadCheckpointFromResponse} reads (a DOM or Node `Response` fits). */
+export interface CheckpointResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly url: string;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/**
+ * Loads a checkpoint from a fetch `Response` (reads its `arrayBuffer()`); errors name `response.url`.
+ *
+ * @param response - e.g. `await fetch('/model.safetensors')`
+ * @returns what {@link decodeCheckpoint} returns
+ * @throws {@link CheckpointError} when the response is not ok (naming its status) or as {@link decodeCheckpoint}
+ */
+export async function loadCheckpointFromResponse(
+  response: CheckpointResponse,
+): Promise<CheckpointContents & { model: DecoderLM }> {
+  const source = response.url || 'response';
+  if (!response.ok) throw new CheckpointError(source, `HTTP ${response.status} ${response.statusText}`.trimEnd());
+  return decodeCheckpoint(await response.arrayBuffer(), source);
+}
+
+/**
+ * Copies checkpoint weights into a model after checking every name and shape (nothing is written unless all match).
+ *
+ * @param model - the model to fill
+ * @param weights - parameter name -> values
+ * @param file - names the checkpoint in error messages
+ * @throws {@link CheckpointError} when a parameter is missing, extra or of the wrong shape
+ */
 export function loadWeights(model: DecoderLM, weights: ReadonlyMap<string, NamedTensor>, file: string): void {
   const expected = model.namedParameters();
   for (const [name, p] of expected) {

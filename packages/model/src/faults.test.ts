@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { tensor } from '@tinyformer/tensor';
 import { describe, expect, it } from 'vitest';
 import { DecoderLM } from './decoder-lm.js';
-import { removeStaleTempFiles, writeFileAtomic } from './safetensors.js';
+import { removeStaleTempFiles, writeFileAtomic } from './node.js';
 import { type Batch, NonFiniteError, Trainer } from './trainer.js';
 
 const T = 8;

@@ -3,11 +3,14 @@ export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   type CheckpointContents,
+  type CheckpointOptions,
+  type CheckpointResponse,
   checkOptimizerState,
-  loadCheckpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  loadCheckpointFromResponse,
   loadWeights,
-  readCheckpoint,
-  saveCheckpoint,
+  parseCheckpoint,
 } from './checkpoint.js';
 export {
   ConfigError,
@@ -41,9 +44,6 @@ export {
   decodeSafetensors,
   encodeSafetensors,
   type NamedTensor,
-  readFileChecked,
-  removeStaleTempFiles,
-  writeFileAtomic,
 } from './safetensors.js';
 export { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
 export {

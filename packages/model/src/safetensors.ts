@@ -1,26 +1,16 @@
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-
 /**
  * The safetensors layout (https://huggingface.co/docs/safetensors): 8-byte little-endian header length, a JSON
  * header mapping names to { dtype, shape, data_offsets } plus a string-to-string "__metadata__", then the raw
  * little-endian data. Only F32 here. Other tools (Python's safetensors, candle) can read these files.
+ *
+ * Plain Uint8Array / DataView / TextEncoder only: this module is part of the browser-safe root of the package.
  */
 export interface NamedTensor {
   shape: number[];
   data: Float32Array;
 }
 
+/** A checkpoint or safetensors file that cannot be read; `file` names it (a path, a URL, or a caller's label). */
 export class CheckpointError extends Error {
   constructor(
     readonly file: string,
@@ -31,41 +21,68 @@ export class CheckpointError extends Error {
   }
 }
 
-export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string>): Buffer {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Sets an own data property, so a key such as `__proto__` is stored as a name and never changes a prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Encodes F32 tensors and string metadata as a safetensors file, data 8-byte aligned.
+ *
+ * @param tensors - name -> shape and values, written in the map's order
+ * @param metadata - stored as the header's `__metadata__` (strings only, as the format requires)
+ * @returns the file's bytes
+ */
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, NamedTensor>,
+  metadata: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  setOwn(header, '__metadata__', metadata);
   let offset = 0;
   for (const [name, t] of tensors) {
     const bytes = t.data.length * 4;
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    setOwn(header, name, { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] });
     offset += bytes;
   }
-  let json = JSON.stringify(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
   // pad the header with spaces so the data starts 8-byte aligned (the spec allows trailing whitespace)
-  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
-  json += ' '.repeat(pad);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = Buffer.alloc(8 + headerBytes.length + offset);
-  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
-  headerBytes.copy(out, 8);
-  let pos = 8 + headerBytes.length;
+  const pad = (8 - ((8 + json.length) % 8)) % 8;
+  const headerLen = json.length + pad;
+  const out = new Uint8Array(8 + headerLen + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerLen), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLen);
+  let pos = 8 + headerLen;
   for (const t of tensors.values()) {
-    const view = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (isLittleEndian) view.copy(out, pos);
-    else for (let i = 0; i < t.data.length; i++) out.writeFloatLE(t.data[i]!, pos + i * 4);
+    if (isLittleEndian) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+    else for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + i * 4, t.data[i]!, true);
     pos += t.data.byteLength;
   }
   return out;
 }
 
-const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
+/**
+ * Decodes and validates a safetensors file of F32 tensors.
+ *
+ * @param bytes - the whole file (what Node's readFileSync returns fits: it is a Uint8Array)
+ * @param file - names the file in error messages
+ * @returns the tensors (copied out of `bytes`) and the string metadata
+ * @throws {@link CheckpointError} when the file is truncated, has a bad header length, header JSON, dtype, shape
+ *   or offsets, non-contiguous data, or trailing bytes
+ */
 export function decodeSafetensors(
-  buf: Buffer,
+  bytes: Uint8Array | ArrayBuffer,
   file: string,
 ): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+  const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.length < 8)
     throw new CheckpointError(file, `is ${buf.length} bytes: too short to be a safetensors file (truncated?)`);
-  const n = buf.readBigUInt64LE(0);
+  const n = view.getBigUint64(0, true);
   if (n === 0n || n > BigInt(buf.length - 8)) {
     throw new CheckpointError(
       file,
@@ -75,7 +92,8 @@ export function decodeSafetensors(
   const headerLen = Number(n);
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(buf.subarray(8, 8 + headerLen).toString('utf8'));
+    // ignoreBOM: a leading BOM stays in the text (and fails JSON.parse), as it did when decoding with Buffer
+    header = JSON.parse(new TextDecoder('utf-8', { ignoreBOM: true }).decode(buf.subarray(8, 8 + headerLen)));
   } catch {
     throw new CheckpointError(file, 'header is not valid JSON (wrong magic, not a safetensors file, or corrupted)');
   }
@@ -88,7 +106,7 @@ export function decodeSafetensors(
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawMeta)) {
     if (typeof v !== 'string') throw new CheckpointError(file, `metadata "${k}" is not a string`);
-    metadata[k] = v;
+    setOwn(metadata, k, v);
   }
   const tensors = new Map<string, NamedTensor>();
   let expected = 0;
@@ -132,96 +150,11 @@ export function decodeSafetensors(
     const data = new Float32Array(count);
     const src = buf.subarray(dataStart + begin, dataStart + end);
     if (isLittleEndian) new Uint8Array(data.buffer).set(src);
-    else for (let i = 0; i < count; i++) data[i] = src.readFloatLE(i * 4);
+    else for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
     tensors.set(name, { shape: shape as number[], data });
   }
   if (expected !== dataLen) {
     throw new CheckpointError(file, `has ${dataLen - expected} trailing bytes after the last tensor (corrupted)`);
   }
   return { tensors, metadata };
-}
-
-/**
- * Writes a file so that a crash or kill at any moment leaves either the old file or the new one, never a mix:
- * temp file in the same directory, fsync, rename over the target, fsync the directory. Readers only ever open the
- * target, so a temp file left by a killed writer is ignored; the next write of the same target removes it.
- */
-export function writeFileAtomic(path: string, data: Buffer | string): void {
-  removeStaleTempFiles(path);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  let fd = -1;
-  try {
-    fd = openSync(tmp, 'w', 0o644);
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // some filesystems refuse fsync on directories; the rename itself is still atomic
-  }
-}
-
-export function readFileChecked(path: string): Buffer {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new CheckpointError(path, 'does not exist');
-  }
-  if (st.isDirectory()) throw new CheckpointError(path, 'is a directory, not a checkpoint file');
-  return readFileSync(path);
-}
-
-const TEMP_NAME = /^\.(.+)\.tmp-(\d+)-\d+$/;
-
-/**
- * Deletes the temp files of `path` (`.<name>.tmp-<pid>-<time>`) that writeFileAtomic left behind when its process
- * was killed mid-write: those whose process no longer exists. A live writer's temp file is never touched. Returns
- * the names removed.
- */
-export function removeStaleTempFiles(path: string): string[] {
-  const dir = dirname(path);
-  const target = basename(path);
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = TEMP_NAME.exec(name);
-    if (!m || m[1] !== target) continue;
-    const pid = Number(m[2]);
-    if (pid === process.pid || processExists(pid)) continue;
-    try {
-      rmSync(join(dir, name), { force: true });
-      removed.push(name);
-    } catch {
-      // another writer removed it first, or the folder is read-only: the temp file is harmless either way
-    }
-  }
-  return removed;
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
