@@ -1,24 +1,26 @@
 import { FFN_KINDS } from '@tinyformer/ffn';
 import { normKind, normKinds } from '@tinyformer/norm';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 
-const positiveInt = z.number().int().positive();
+// zod/mini: the same validation as zod's classic API, tree-shakable (a page that trains a model stays small)
+const positiveInt = z.int().check(z.positive());
 
 const normSchema = z.strictObject({
   /** a registered norm kind (@tinyformer/norm's registry: the built-ins and any a user package adds) */
-  kind: z.string().default('rmsnorm'),
-  placement: z.enum(['pre', 'post']).default('pre'),
-  eps: z.number().positive().max(1).default(1e-5),
+  kind: z._default(z.string(), 'rmsnorm'),
+  placement: z._default(z.enum(['pre', 'post']), 'pre'),
+  eps: z._default(z.number().check(z.positive(), z.lte(1)), 1e-5),
   /** learned scale (and, for LayerNorm, shift) */
-  affine: z.boolean().default(true),
+  affine: z._default(z.boolean(), true),
   /** LayerNorm only: learned shift */
-  bias: z.boolean().default(true),
+  bias: z._default(z.boolean(), true),
 });
 
 const ffnSchema = z.strictObject({
-  kind: z.enum(FFN_KINDS).default('swiglu'),
+  kind: z._default(z.enum(FFN_KINDS), 'swiglu'),
   /** default: 4*dModel for gelu, 8/3*dModel rounded up to a multiple of 8 for swiglu */
-  hiddenDim: positiveInt.optional(),
+  hiddenDim: z.optional(positiveInt),
 });
 
 export const modelConfigSchema = z
@@ -28,62 +30,66 @@ export const modelConfigSchema = z
     dModel: positiveInt,
     nLayers: positiveInt,
     nHeads: positiveInt,
-    norm: normSchema.default({ kind: 'rmsnorm', placement: 'pre', eps: 1e-5, affine: true, bias: true }),
-    ffn: ffnSchema.default({ kind: 'swiglu' }),
-    positional: z.enum(['rope', 'learned']).default('rope'),
-    tieEmbeddings: z.boolean().default(true),
+    norm: z._default(normSchema, { kind: 'rmsnorm', placement: 'pre', eps: 1e-5, affine: true, bias: true }),
+    ffn: z._default(ffnSchema, { kind: 'swiglu' }),
+    positional: z._default(z.enum(['rope', 'learned']), 'rope'),
+    tieEmbeddings: z._default(z.boolean(), true),
     /** norm before the LM head; default true for pre-norm, and it must be false for post-norm */
-    finalNorm: z.boolean().optional(),
+    finalNorm: z.optional(z.boolean()),
     /** per-head QK-norm with the block's norm kind */
-    qkNorm: z.boolean().default(false),
+    qkNorm: z._default(z.boolean(), false),
     /** bias terms in the linear layers */
-    bias: z.boolean().default(false),
-    ropeBase: z.number().positive().default(10000),
+    bias: z._default(z.boolean(), false),
+    ropeBase: z._default(z.number().check(z.positive()), 10000),
   })
-  .superRefine((c, ctx) => {
-    if (c.dModel % c.nHeads !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['nHeads'],
-        message: `dModel ${c.dModel} must be divisible by nHeads ${c.nHeads}`,
-      });
-    } else if (c.positional === 'rope' && (c.dModel / c.nHeads) % 2 !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['positional'],
-        message: `rope needs an even head dim, got dModel/nHeads = ${c.dModel / c.nHeads}`,
-      });
-    }
-    if (c.norm.placement === 'post' && c.finalNorm === true) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['finalNorm'],
-        message: 'post-norm blocks already end in a norm: finalNorm must be false with norm.placement "post"',
-      });
-    }
-    const norm = normKind(c.norm.kind);
-    if (!norm) {
-      const allowed = normKinds()
-        .map((k) => JSON.stringify(k))
-        .join(' | ');
-      ctx.addIssue({
-        code: 'custom',
-        path: ['norm', 'kind'],
-        message: `must be one of ${allowed}, got ${JSON.stringify(c.norm.kind)}`,
-      });
-    } else if (c.qkNorm && norm.normalizes === false) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['qkNorm'],
-        message: `qkNorm needs a norm kind other than "${c.norm.kind}"`,
-      });
-    }
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      if (c.dModel % c.nHeads !== 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nHeads'],
+          message: `dModel ${c.dModel} must be divisible by nHeads ${c.nHeads}`,
+        });
+      } else if (c.positional === 'rope' && (c.dModel / c.nHeads) % 2 !== 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['positional'],
+          message: `rope needs an even head dim, got dModel/nHeads = ${c.dModel / c.nHeads}`,
+        });
+      }
+      if (c.norm.placement === 'post' && c.finalNorm === true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['finalNorm'],
+          message: 'post-norm blocks already end in a norm: finalNorm must be false with norm.placement "post"',
+        });
+      }
+      const norm = normKind(c.norm.kind);
+      if (!norm) {
+        const allowed = normKinds()
+          .map((k) => JSON.stringify(k))
+          .join(' | ');
+        ctx.addIssue({
+          code: 'custom',
+          path: ['norm', 'kind'],
+          message: `must be one of ${allowed}, got ${JSON.stringify(c.norm.kind)}`,
+        });
+      } else if (c.qkNorm && norm.normalizes === false) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['qkNorm'],
+          message: `qkNorm needs a norm kind other than "${c.norm.kind}"`,
+        });
+      }
+    }),
+  );
 
 /** What a user writes: every field with a default may be left out. */
 export type ModelConfigInput = z.input<typeof modelConfigSchema>;
 /** The resolved config: every field present. */
 export type ModelConfig = Omit<z.output<typeof modelConfigSchema>, 'finalNorm'> & { finalNorm: boolean };
+
+const ENGLISH = en().localeError;
 
 export class ConfigError extends Error {
   constructor(
@@ -97,7 +103,8 @@ export class ConfigError extends Error {
 
 /** Validates and fills defaults; errors name each field path and, for enums, the allowed values. */
 export function resolveModelConfig(input: unknown, where = 'model config'): ModelConfig {
-  const r = modelConfigSchema.safeParse(input, { reportInput: true });
+  // zod's English messages, per parse (zod/mini loads no locale, and setting one globally would reach the user's zod)
+  const r = modelConfigSchema.safeParse(input, { reportInput: true, error: ENGLISH });
   if (!r.success) {
     const issues = r.error.issues.map((i) => {
       const path = i.path.join('.') || '(root)';
