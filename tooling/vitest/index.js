@@ -45,6 +45,8 @@ export function packageConfig(dir, test = {}) {
       environment: 'node',
       pool: 'forks',
       testTimeout: 60_000,
+      // a beforeAll that loads the Brown Corpus or trains a small model takes seconds; on a busy 2-core CI machine, more
+      hookTimeout: 120_000,
       reporters: ['default', ['json', { outputFile: join(dir, 'test-results.json') }]],
       ...test,
     },

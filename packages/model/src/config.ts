@@ -119,6 +119,7 @@ export function resolveModelConfig(input: unknown, where = 'model config'): Mode
     });
     throw new ConfigError(`invalid ${where}:\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`, issues);
   }
-  const c = r.data;
-  return { ...c, finalNorm: c.finalNorm ?? c.norm.placement === 'pre' };
+  // finalNorm last whether or not it was given, so a config saved from a reloaded model has the same key order
+  const { finalNorm, ...c } = r.data;
+  return { ...c, finalNorm: finalNorm ?? c.norm.placement === 'pre' };
 }
