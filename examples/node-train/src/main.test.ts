@@ -20,8 +20,11 @@ describe.each(['rmsnorm-pre', 'layernorm-post'] as const)('node-train, %s', (lay
     expect(rt.model.config).toEqual(model.config);
     expect(rt.vocab.toJSON()).toEqual(vocab.toJSON());
     expect(rt.vocab.decode(rt.vocab.encode(TEXT))).toBe(TEXT);
-    // the decoded model's own checkpoint holds the same weights, bit for bit, and the same config and meta
-    const again = parseCheckpoint(await encodeCheckpoint(rt.model, { meta: { vocab: vocab.toJSON() } }));
+    // the decoded model's own checkpoint is the same file, byte for byte
+    const againBytes = await encodeCheckpoint(rt.model, { meta: { vocab: vocab.toJSON() } });
+    expect(Buffer.compare(againBytes, rt.bytes)).toBe(0);
+    // and, parsed, the same weights bit for bit, config and meta
+    const again = parseCheckpoint(againBytes);
     const saved = parseCheckpoint(rt.bytes);
     expect(again.config).toEqual(saved.config);
     expect(again.meta).toEqual(saved.meta);
