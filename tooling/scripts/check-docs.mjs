@@ -109,7 +109,7 @@ function statements(lines) {
 
 function depthDelta(s) {
   let d = 0;
-  for (const c of s.replace(/'(?:[^'\\]|\\.)*'/g, "''")) {
+  for (const c of s.replace(/\/\*.*?\*\//g, '').replace(/'(?:[^'\\]|\\.)*'/g, "''")) {
     if (c === '(' || c === '{' || c === '[') d++;
     else if (c === ')' || c === '}' || c === ']') d--;
   }
@@ -224,6 +224,7 @@ function splitTop(s) {
     const c = s[i];
     if (c === "'" || c === '"' || c === '`') {
       const j = s.indexOf(c, i + 1);
+      if (j < 0) throw new Error(`check-docs: unterminated string in '${s}'`);
       cur += s.slice(i, j + 1);
       i = j;
       continue;
@@ -247,6 +248,7 @@ function closing(s, open) {
   for (let i = open; i < s.length; i++) {
     if (s[i] === "'" || s[i] === '"') {
       i = s.indexOf(s[i], i + 1);
+      if (i < 0) return -1;
       continue;
     }
     if (s[i] === o) depth++;
@@ -262,7 +264,8 @@ function closing(s, open) {
  * Parses a call signature starting after the name: `<T>(a: A, b?: B): R;` -> { params: [names or null for
  * destructured / this], returns }. Returns null when `text` is not a call signature.
  */
-export function parseSignature(text) {
+export function parseSignature(signature) {
+  const text = signature.replace(/\/\*[\s\S]*?\*\//g, '');
   let i = 0;
   while (text[i] === ' ' || text[i] === '?') i++;
   if (text[i] === '<') i = closing(text, i) + 1;
