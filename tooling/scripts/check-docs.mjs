@@ -18,6 +18,8 @@
 //      a `this:` parameter is exempt). Setters are exempt.
 //   4. Every function and method whose return type carries a value has an `@returns` tag; exempt: `void`,
 //      `Promise<void>`, `never`, `asserts ...`, constructors, getters and setters.
+//   A comment with `{@inheritDoc Other.member}` (a class implementing an interface's method) takes its tags from
+//   that declaration: rules 3 and 4 do not apply to it (the named declaration is checked where it is exported).
 // Not checked mechanically (reviewed by hand): `@throws` and `@example`.
 //
 // Output: `check-docs: N exported symbols, M undocumented`, then one `file:line symbol: what is missing` line per
@@ -288,6 +290,7 @@ const NO_VALUE = /^(void|Promise<void>|never|asserts\b.*)$/s;
 function checkSignature(doc, sig, { returns = true } = {}) {
   const missing = [];
   const text = docText(doc);
+  if (/\{@inheritDoc\s/.test(text)) return missing; // the tags come from the named declaration
   for (const p of sig.params) {
     if (p && !new RegExp(`@param\\s+(\\{[^}]*\\}\\s*)?\\[?${p.replace(/\$/g, '\\$')}\\b`).test(text)) {
       missing.push(`@param ${p}`);
