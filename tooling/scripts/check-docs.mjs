@@ -308,7 +308,17 @@ const MODIFIERS = /^(?:(?:public|protected|readonly|static|abstract|declare|over
 function members(lines, startLine, endLine) {
   const out = [];
   const bodyIndent = indentOf(lines[startLine]) + 4;
-  for (let i = startLine + 1; i < endLine; i++) {
+  // the body opens on the first line ending in `{` outside the header's type arguments (`extends Record<K, {`)
+  let angle = 0;
+  let bodyLine = startLine;
+  for (; bodyLine < endLine; bodyLine++) {
+    for (const [k, c] of [...lines[bodyLine]].entries()) {
+      if (c === '<') angle++;
+      else if (c === '>' && lines[bodyLine][k - 1] !== '=') angle--;
+    }
+    if (angle === 0 && /\{\s*$/.test(lines[bodyLine])) break;
+  }
+  for (let i = bodyLine + 1; i < endLine; i++) {
     const l = lines[i];
     if (indentOf(l) !== bodyIndent) continue;
     const t = l.trim();
