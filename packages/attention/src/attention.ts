@@ -48,7 +48,7 @@ export class CausalSelfAttention extends Module {
   /**
    * @param config - Width, heads, positional kind, QK-norm, biases.
    * @param init - The random generator and the output projection's std.
-   * @throws {@link @tinyformer/tensor#ShapeError} when nHeads does not divide dModel, or RoPE gets an odd head dim.
+   * @throws {@link @tinyformer/tensor!ShapeError} when nHeads does not divide dModel, or RoPE gets an odd head dim.
    *
    * @example
    * ```ts
@@ -87,7 +87,7 @@ export class CausalSelfAttention extends Module {
    * @param x - (B, T, C) activations.
    * @param cache - This layer's KV cache when decoding incrementally; omitted for a full sequence.
    * @returns (B, T, C) outputs.
-   * @throws {@link @tinyformer/tensor#ShapeError} when x is not (B, T, dModel), or its keys do not fit the cache.
+   * @throws {@link @tinyformer/tensor!ShapeError} when x is not (B, T, dModel), or its keys do not fit the cache.
    */
   forward(x: Tensor, cache?: LayerKVCache): Tensor {
     if (x.rank !== 3 || x.shape[2] !== this.config.dModel) {

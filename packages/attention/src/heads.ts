@@ -93,7 +93,7 @@ export const splitHeadsOp: Op<HeadsParams> = defineOp<HeadsParams>({
  * @param heads - Number of heads.
  * @param parts - Tensors packed in each row (default 1).
  * @returns `parts` tensors (B, heads, T, hd).
- * @throws {@link @tinyformer/tensor#ShapeError} when x is not rank 3 or its width does not split into parts x heads.
+ * @throws {@link @tinyformer/tensor!ShapeError} when x is not rank 3 or its width does not split into parts x heads.
  */
 export function splitHeads(x: Tensor, heads: number, parts = 1): Tensor[] {
   return splitHeadsOp.apply([x], headsParams('splitHeads', x.shape, heads, parts));
@@ -104,7 +104,7 @@ export function splitHeads(x: Tensor, heads: number, parts = 1): Tensor[] {
  *
  * @param x - Per-head outputs (B, heads, T, hd).
  * @returns (B, T, heads * hd).
- * @throws {@link @tinyformer/tensor#ShapeError} when x is not rank 4.
+ * @throws {@link @tinyformer/tensor!ShapeError} when x is not rank 4.
  */
 export function mergeHeads(x: Tensor): Tensor {
   if (x.rank !== 4) throw new ShapeError('mergeHeads', `input must be (B, H, T, hd), got ${formatShape(x.shape)}`);

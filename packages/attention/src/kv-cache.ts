@@ -18,7 +18,7 @@ export class LayerKVCache {
    * @param k - This step's keys (B, H, T, hd).
    * @param v - This step's values (B, H, T, hd).
    * @returns The keys and values of every token so far.
-   * @throws {@link @tinyformer/tensor#ShapeError} when k differs from the cached keys in anything but length.
+   * @throws {@link @tinyformer/tensor!ShapeError} when k differs from the cached keys in anything but length.
    */
   append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
     const past = this.k;
@@ -53,7 +53,7 @@ export class KVCache {
 
   /**
    * @param nLayers - The model's number of layers.
-   * @throws {@link @tinyformer/tensor#TensorError} when nLayers is not a positive integer.
+   * @throws {@link @tinyformer/tensor!TensorError} when nLayers is not a positive integer.
    */
   constructor(
     /** the model's number of layers */

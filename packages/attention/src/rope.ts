@@ -15,7 +15,7 @@ import type { RopeAttrs } from './params.js';
  * @param base - The angle base (default 10000).
  * @param scale - Multiplies the result (default 1).
  * @returns The rotated tensor, x's shape.
- * @throws {@link @tinyformer/tensor#TensorError} when the head dim is odd or x has rank < 2.
+ * @throws {@link @tinyformer/tensor!TensorError} when the head dim is odd or x has rank < 2.
  */
 export function applyRope(x: Tensor, startPos: number, base = 10000, scale = 1): Tensor {
   return ropeOp.apply([x], { startPos, base, scale, inverse: false })[0]!;

@@ -19,7 +19,7 @@ const released = new WeakSet<Tensor>();
  * @param root - The value to differentiate: a one-element tensor, or any tensor when `grad` is given.
  * @param grad - The gradient of root (same shape); default 1 for a scalar root.
  * @param opts - Keep the graph for another backward (retainGraph).
- * @throws {@link @tinyformer/tensor#TensorError} when root does not require grad, is not a scalar and no grad is given, grad's shape differs,
+ * @throws {@link @tinyformer/tensor!TensorError} when root does not require grad, is not a scalar and no grad is given, grad's shape differs,
  *   or the graph was already released by an earlier backward.
  *
  * @example

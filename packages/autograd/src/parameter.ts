@@ -8,7 +8,7 @@ export class Parameter extends Tensor {
   /**
    * @param init - The initial values; the parameter shares its storage.
    * @param name - The parameter's name (its path in the model).
-   * @throws {@link @tinyformer/tensor#TensorError} when init is not float32.
+   * @throws {@link @tinyformer/tensor!TensorError} when init is not float32.
    */
   constructor(init: Tensor, name: string) {
     if (init.dtype !== 'float32') throw new TensorError('Parameter', `'${name}' must be float32, got ${init.dtype}`);
@@ -22,7 +22,7 @@ export class Parameter extends Tensor {
    * Replaces the values (same size), e.g. when loading a checkpoint; works on every backend.
    *
    * @param values - The new values, row-major.
-   * @throws {@link @tinyformer/tensor#TensorError} when the number of values differs from the parameter's size.
+   * @throws {@link @tinyformer/tensor!TensorError} when the number of values differs from the parameter's size.
    */
   setValues(values: Float32Array): void {
     if (values.length !== this.size) {

@@ -252,7 +252,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     if (buffer._refs !== undefined && --buffer._refs === 0) buffer.destroy();
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.upload} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.upload} */
   upload(values: Float32Array | Float64Array): GpuStorage {
     this.checkAlive('upload');
     const n = values.length;
@@ -272,7 +272,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.wrap(buffer, n, n <= HOST_SHADOW_MAX ? data.slice() : null);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.download} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.download} */
   async download(x: object, size: number): Promise<Float32Array> {
     const s = this.s(x, 'download');
     if (size === 0 || !s.handle) return new Float32Array(size);
@@ -282,7 +282,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return values.length === size ? values : values.slice(0, size);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.dispose} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.dispose} */
   dispose(x: object): void {
     if (!(x instanceof GpuStorage))
       throw new TensorError('dispose', `storage from another backend passed to ${this.name}`);
@@ -296,7 +296,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     x.host = null;
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.memory} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.memory} */
   memory(): BackendMemory {
     return { buffers: this.live, bytes: this.liveBytes };
   }
@@ -326,13 +326,13 @@ export class GpuBackend implements Backend<GpuStorage> {
 
   // ---- primitives ------------------------------------------------------------------------------------------------
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.fill} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.fill} */
   fill(size: number, value: number): GpuStorage {
     if (size === 0) return this.empty();
     return this.run('fill', [size], [value], size);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.unary} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.unary} */
   unary(op: UnaryOp, x: GpuStorage, size: number): GpuStorage {
     const code = UNARY_CODES[op];
     if (code === undefined) throw new TensorError('unary', `unknown unary op '${op}'`);
@@ -340,7 +340,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('unary', [size], [this.h(x, op), code], size);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.binary} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.binary} */
   binary(
     op: BinaryOp,
     a: GpuStorage,
@@ -371,7 +371,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.reduce} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.reduce} */
   reduce(op: ReduceOp, x: GpuStorage, outer: number, len: number, inner: number): GpuStorage {
     const n = outer * inner;
     if (n === 0) return this.empty();
@@ -417,7 +417,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.reduceChunks(code, out, next.outer, next.len, next.inner, true);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.matmul} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.matmul} */
   matmul(a: GpuStorage, b: GpuStorage, p: MatmulParams): GpuStorage {
     const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
     const n = batch * M * N;
@@ -438,7 +438,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.permute} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.permute} */
   permute(x: GpuStorage, shape: readonly number[], perm: readonly number[]): GpuStorage {
     const n = shape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -451,7 +451,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('gather6', grid.output, [this.h(x, 'permute'), 0, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.slice} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.slice} */
   slice(x: GpuStorage, shape: readonly number[], begin: readonly number[], size: readonly number[]): GpuStorage {
     const n = size.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -461,7 +461,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('gather6', grid.output, [this.h(x, 'slice'), base, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.pad} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.pad} */
   pad(x: GpuStorage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): GpuStorage {
     const n = outShape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -504,7 +504,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.concat} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.concat} */
   concat(xs: readonly GpuStorage[], shapes: readonly (readonly number[])[], axis: number): GpuStorage {
     if (xs.length === 0 || xs.length !== shapes.length) {
       throw new TensorError('concat', `expected matching storages and shapes, got ${xs.length} and ${shapes.length}`);
@@ -532,7 +532,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return acc ?? this.fill(n, 0);
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.gather} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.gather} */
   gather(table: GpuStorage, vocab: number, dim: number, indices: GpuStorage, n: number): GpuStorage {
     const idx = this.s(indices, 'gather');
     if (idx.host) checkIndices('gather', 'index', idx.host, n, vocab);
@@ -548,7 +548,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.scatterAdd} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.scatterAdd} */
   scatterAdd(src: GpuStorage, n: number, dim: number, indices: GpuStorage, vocab: number): GpuStorage {
     const idx = this.s(indices, 'scatterAdd');
     if (idx.host) checkIndices('scatterAdd', 'index', idx.host, n, vocab);
@@ -577,7 +577,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return out;
   }
 
-  /** {@inheritDoc @tinyformer/tensor#Backend.adamwUpdate} */
+  /** {@inheritDoc @tinyformer/tensor!Backend.adamwUpdate} */
   adamwUpdate(param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, size: number, p: AdamWParams): void {
     if (size === 0) return;
     const P = this.s(param, 'adamw');

@@ -13,7 +13,7 @@ export type FeedForward = MLP | SwiGLU;
  * @param dModel - The model width (the block's input and output size).
  * @param init - Initialization: the random generator, the output projection's std, biases.
  * @returns A new MLP or SwiGLU module.
- * @throws {@link @tinyformer/tensor#TensorError} when hiddenDim is not a positive integer or the kind is unknown.
+ * @throws {@link @tinyformer/tensor!TensorError} when hiddenDim is not a positive integer or the kind is unknown.
  *
  * @example
  * ```ts

@@ -50,7 +50,7 @@ export const swigluOp: Op<null> = defineOp<null>({
  * @param a - The gate's pre-activation.
  * @param b - The value, the same shape as `a`.
  * @returns silu(a) * b, the shape of `a`.
- * @throws {@link @tinyformer/tensor#TensorError} when the shapes differ.
+ * @throws {@link @tinyformer/tensor!TensorError} when the shapes differ.
  */
 export function swiglu(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {

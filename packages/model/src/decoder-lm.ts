@@ -80,8 +80,8 @@ export class DecoderLM extends Module {
    * @param ids - (B, T) int32 token ids.
    * @param opts - A KV cache to decode with, an activation probe.
    * @returns (B, T, vocabSize) logits.
-   * @throws {@link @tinyformer/tensor#ShapeError} when ids is not (B, T), is empty, or (with the cache) exceeds the context length.
-   * @throws {@link @tinyformer/tensor#TensorError} when ids is not int32 or the cache has another number of layers.
+   * @throws {@link @tinyformer/tensor!ShapeError} when ids is not (B, T), is empty, or (with the cache) exceeds the context length.
+   * @throws {@link @tinyformer/tensor!TensorError} when ids is not int32 or the cache has another number of layers.
    */
   forward(ids: Tensor, opts: ForwardOptions = {}): Tensor {
     const c = this.config;
@@ -122,7 +122,7 @@ export class DecoderLM extends Module {
    * @param targets - (B, T) int32 next-token ids.
    * @param opts - A KV cache, an activation probe.
    * @returns A scalar tensor.
-   * @throws {@link @tinyformer/tensor#TensorError} when targets is not int32; {@link @tinyformer/tensor#ShapeError} when its shape differs from ids'.
+   * @throws {@link @tinyformer/tensor!TensorError} when targets is not int32; {@link @tinyformer/tensor!ShapeError} when its shape differs from ids'.
    */
   loss(ids: Tensor, targets: Tensor, opts: ForwardOptions = {}): Tensor {
     if (targets.dtype !== 'int32') {

@@ -57,7 +57,7 @@ export class AdamW {
   /**
    * @param groups - The parameters, grouped by weight decay.
    * @param opts - lr, betas, eps.
-   * @throws {@link @tinyformer/tensor#TensorError} when lr or eps is not > 0, or a beta is not in [0, 1).
+   * @throws {@link @tinyformer/tensor!TensorError} when lr or eps is not > 0, or a beta is not in [0, 1).
    */
   constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
     this.groups = groups;
@@ -136,7 +136,7 @@ export class AdamW {
    * Restores the step and the moments saved by getState.
    *
    * @param state - The saved state.
-   * @throws {@link @tinyformer/tensor#TensorError} when a parameter's moments are missing or of the wrong size.
+   * @throws {@link @tinyformer/tensor!TensorError} when a parameter's moments are missing or of the wrong size.
    */
   loadState(state: AdamWState): void {
     for (const p of this.params()) {

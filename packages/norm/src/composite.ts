@@ -8,7 +8,7 @@ import { formatShape, type Tensor, TensorError } from '@tinyformer/tensor';
  * @param g - The scale [D], or null.
  * @param eps - Added under the square root.
  * @returns (..., D) output.
- * @throws {@link @tinyformer/tensor#TensorError} when x has no axis.
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no axis.
  */
 export function rmsNormComposite(x: Tensor, g: Tensor | null, eps: number): Tensor {
   if (x.rank < 1) throw new TensorError('rmsnorm', `input must have a feature axis, got ${formatShape(x.shape)}`);
@@ -24,7 +24,7 @@ export function rmsNormComposite(x: Tensor, g: Tensor | null, eps: number): Tens
  * @param b - The shift [D], or null.
  * @param eps - Added under the square root.
  * @returns (..., D) output.
- * @throws {@link @tinyformer/tensor#TensorError} when x has no axis.
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no axis.
  */
 export function layerNormComposite(x: Tensor, g: Tensor | null, b: Tensor | null, eps: number): Tensor {
   if (x.rank < 1) throw new TensorError('layernorm', `input must have a feature axis, got ${formatShape(x.shape)}`);

@@ -51,7 +51,7 @@ const kinds = new Map<string, NormKindDefinition>();
  *
  * @param def - The kind.
  * @returns A function that removes the kind again (restoring one it replaced).
- * @throws {@link @tinyformer/tensor#TensorError} when the kind's name does not match `/^[a-z][a-z0-9_-]*$/`.
+ * @throws {@link @tinyformer/tensor!TensorError} when the kind's name does not match `/^[a-z][a-z0-9_-]*$/`.
  *
  * @example
  * ```ts
@@ -102,7 +102,7 @@ export function normKind(kind: string): NormKindDefinition | undefined {
  * @param config - The kind, and eps (default 1e-5), affine (default true), bias (default true).
  * @param dim - Width of the normalized (last) axis.
  * @returns A new layer.
- * @throws {@link @tinyformer/tensor#TensorError} when the kind is not registered, or the kind rejects dim or eps.
+ * @throws {@link @tinyformer/tensor!TensorError} when the kind is not registered, or the kind rejects dim or eps.
  *
  * @example
  * ```ts

@@ -42,7 +42,7 @@ export class RMSNorm extends NormLayer {
    * @param dim - Width of the normalized axis.
    * @param eps - Added under the square root (default 1e-5).
    * @param affine - Learn a scale (default true).
-   * @throws {@link @tinyformer/tensor#TensorError} when dim is not a positive integer or eps is not positive and finite.
+   * @throws {@link @tinyformer/tensor!TensorError} when dim is not a positive integer or eps is not positive and finite.
    */
   constructor(
     /** width of the normalized axis */
@@ -63,7 +63,7 @@ export class RMSNorm extends NormLayer {
    *
    * @param x - (..., dim) input.
    * @returns (..., dim) output.
-   * @throws {@link @tinyformer/tensor#TensorError} when the last axis is not dim.
+   * @throws {@link @tinyformer/tensor!TensorError} when the last axis is not dim.
    */
   forward(x: Tensor): Tensor {
     checkInput('RMSNorm', x, this.dim);
@@ -85,7 +85,7 @@ export class LayerNorm extends NormLayer {
    * @param eps - Added under the square root (default 1e-5).
    * @param affine - Learn a scale, and a shift when `bias` (default true).
    * @param bias - Learn a shift (with affine; default true).
-   * @throws {@link @tinyformer/tensor#TensorError} when dim is not a positive integer or eps is not positive and finite.
+   * @throws {@link @tinyformer/tensor!TensorError} when dim is not a positive integer or eps is not positive and finite.
    */
   constructor(
     /** width of the normalized axis */
@@ -108,7 +108,7 @@ export class LayerNorm extends NormLayer {
    *
    * @param x - (..., dim) input.
    * @returns (..., dim) output.
-   * @throws {@link @tinyformer/tensor#TensorError} when the last axis is not dim.
+   * @throws {@link @tinyformer/tensor!TensorError} when the last axis is not dim.
    */
   forward(x: Tensor): Tensor {
     checkInput('LayerNorm', x, this.dim);

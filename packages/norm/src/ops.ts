@@ -37,7 +37,7 @@ export interface NormRows {
  * @param g - The scale, or null.
  * @param b - The shift, or null.
  * @returns Rows and features per row.
- * @throws {@link @tinyformer/tensor#TensorError} when x has no axis or an empty last axis, or g or b is not [D].
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no axis or an empty last axis, or g or b is not [D].
  */
 export function normRows(op: string, x: Tensor, g: Tensor | null, b: Tensor | null): NormRows {
   if (x.rank < 1) throw new TensorError(op, `input must have a feature axis, got ${formatShape(x.shape)}`);
@@ -205,7 +205,7 @@ export const layernormOp: Op<LayerNormAttrs> = defineOp<LayerNormAttrs>({
  * @param g - The scale [D], or null.
  * @param eps - Added under the square root.
  * @returns (..., D) output.
- * @throws {@link @tinyformer/tensor#TensorError} when x has no features or g is not [D].
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no features or g is not [D].
  */
 export function rmsNorm(x: Tensor, g: Tensor | null, eps: number): Tensor {
   return rmsnormOp.apply(g ? [x, g] : [x], { eps, hasScale: g !== null })[0]!;
@@ -219,7 +219,7 @@ export function rmsNorm(x: Tensor, g: Tensor | null, eps: number): Tensor {
  * @param b - The shift [D], or null.
  * @param eps - Added under the square root.
  * @returns (..., D) output.
- * @throws {@link @tinyformer/tensor#TensorError} when x has no features or g or b is not [D].
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no features or g or b is not [D].
  */
 export function layerNorm(x: Tensor, g: Tensor | null, b: Tensor | null, eps: number): Tensor {
   const inputs = [x];

@@ -10,59 +10,59 @@ import { Tensor } from './tensor.js';
 
 declare module './tensor.js' {
   interface Tensor {
-    /** `t.add(...)` is `add(t, ...)`: {@inheritDoc @tinyformer/tensor#add} */
+    /** {@inheritDoc @tinyformer/tensor!add} */
     add(b: TensorLike): Tensor;
-    /** `t.sub(...)` is `sub(t, ...)`: {@inheritDoc @tinyformer/tensor#sub} */
+    /** {@inheritDoc @tinyformer/tensor!sub} */
     sub(b: TensorLike): Tensor;
-    /** `t.mul(...)` is `mul(t, ...)`: {@inheritDoc @tinyformer/tensor#mul} */
+    /** {@inheritDoc @tinyformer/tensor!mul} */
     mul(b: TensorLike): Tensor;
-    /** `t.div(...)` is `div(t, ...)`: {@inheritDoc @tinyformer/tensor#div} */
+    /** {@inheritDoc @tinyformer/tensor!div} */
     div(b: TensorLike): Tensor;
-    /** `t.pow(...)` is `pow(t, ...)`: {@inheritDoc @tinyformer/tensor#pow} */
+    /** {@inheritDoc @tinyformer/tensor!pow} */
     pow(b: TensorLike): Tensor;
-    /** `t.neg(...)` is `neg(t, ...)`: {@inheritDoc @tinyformer/tensor#neg} */
+    /** {@inheritDoc @tinyformer/tensor!neg} */
     neg(): Tensor;
-    /** `t.exp(...)` is `exp(t, ...)`: {@inheritDoc @tinyformer/tensor#exp} */
+    /** {@inheritDoc @tinyformer/tensor!exp} */
     exp(): Tensor;
-    /** `t.log(...)` is `log(t, ...)`: {@inheritDoc @tinyformer/tensor#log} */
+    /** {@inheritDoc @tinyformer/tensor!log} */
     log(): Tensor;
-    /** `t.sqrt(...)` is `sqrt(t, ...)`: {@inheritDoc @tinyformer/tensor#sqrt} */
+    /** {@inheritDoc @tinyformer/tensor!sqrt} */
     sqrt(): Tensor;
-    /** `t.rsqrt(...)` is `rsqrt(t, ...)`: {@inheritDoc @tinyformer/tensor#rsqrt} */
+    /** {@inheritDoc @tinyformer/tensor!rsqrt} */
     rsqrt(): Tensor;
-    /** `t.tanh(...)` is `tanh(t, ...)`: {@inheritDoc @tinyformer/tensor#tanh} */
+    /** {@inheritDoc @tinyformer/tensor!tanh} */
     tanh(): Tensor;
-    /** `t.gelu(...)` is `gelu(t, ...)`: {@inheritDoc @tinyformer/tensor#gelu} */
+    /** {@inheritDoc @tinyformer/tensor!gelu} */
     gelu(): Tensor;
-    /** `t.silu(...)` is `silu(t, ...)`: {@inheritDoc @tinyformer/tensor#silu} */
+    /** {@inheritDoc @tinyformer/tensor!silu} */
     silu(): Tensor;
-    /** `t.relu(...)` is `relu(t, ...)`: {@inheritDoc @tinyformer/tensor#relu} */
+    /** {@inheritDoc @tinyformer/tensor!relu} */
     relu(): Tensor;
-    /** `t.sigmoid(...)` is `sigmoid(t, ...)`: {@inheritDoc @tinyformer/tensor#sigmoid} */
+    /** {@inheritDoc @tinyformer/tensor!sigmoid} */
     sigmoid(): Tensor;
-    /** `t.square(...)` is `square(t, ...)`: {@inheritDoc @tinyformer/tensor#square} */
+    /** {@inheritDoc @tinyformer/tensor!square} */
     square(): Tensor;
-    /** `t.matmul(...)` is `matmul(t, ...)`: {@inheritDoc @tinyformer/tensor#matmul} */
+    /** {@inheritDoc @tinyformer/tensor!matmul} */
     matmul(b: Tensor, opts?: MatmulOptions): Tensor;
-    /** `t.sum(...)` is `sum(t, ...)`: {@inheritDoc @tinyformer/tensor#sum} */
+    /** {@inheritDoc @tinyformer/tensor!sum} */
     sum(axes?: Axes, opts?: ReduceOptions): Tensor;
-    /** `t.mean(...)` is `mean(t, ...)`: {@inheritDoc @tinyformer/tensor#mean} */
+    /** {@inheritDoc @tinyformer/tensor!mean} */
     mean(axes?: Axes, opts?: ReduceOptions): Tensor;
-    /** `t.max(...)` is `max(t, ...)`: {@inheritDoc @tinyformer/tensor#max} */
+    /** {@inheritDoc @tinyformer/tensor!max} */
     max(axes?: Axes, opts?: ReduceOptions): Tensor;
-    /** `t.reshape(...)` is `reshape(t, ...)`: {@inheritDoc @tinyformer/tensor#reshape} */
+    /** {@inheritDoc @tinyformer/tensor!reshape} */
     reshape(shape: Shape): Tensor;
-    /** `t.transpose(...)` is `transpose(t, ...)`: {@inheritDoc @tinyformer/tensor#transpose} */
+    /** {@inheritDoc @tinyformer/tensor!transpose} */
     transpose(dim0?: number, dim1?: number): Tensor;
-    /** `t.permute(...)` is `permute(t, ...)`: {@inheritDoc @tinyformer/tensor#permute} */
+    /** {@inheritDoc @tinyformer/tensor!permute} */
     permute(perm: readonly number[]): Tensor;
-    /** `t.slice(...)` is `slice(t, ...)`: {@inheritDoc @tinyformer/tensor#slice} */
+    /** {@inheritDoc @tinyformer/tensor!slice} */
     slice(begin: readonly number[], size?: readonly number[]): Tensor;
-    /** `t.broadcastTo(...)` is `broadcastTo(t, ...)`: {@inheritDoc @tinyformer/tensor#broadcastTo} */
+    /** {@inheritDoc @tinyformer/tensor!broadcastTo} */
     broadcastTo(shape: Shape): Tensor;
-    /** `t.softmax(...)` is `softmax(t, ...)`: {@inheritDoc @tinyformer/tensor#softmax} */
+    /** {@inheritDoc @tinyformer/tensor!softmax} */
     softmax(opts?: SoftmaxOptions): Tensor;
-    /** `t.logSoftmax(...)` is `logSoftmax(t, ...)`: {@inheritDoc @tinyformer/tensor#logSoftmax} */
+    /** {@inheritDoc @tinyformer/tensor!logSoftmax} */
     logSoftmax(opts?: SoftmaxOptions): Tensor;
   }
 }

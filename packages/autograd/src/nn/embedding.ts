@@ -28,7 +28,7 @@ export class Embedding extends Module {
    *
    * @param ids - int32 ids of any shape.
    * @returns The rows, shape [...ids.shape, dim].
-   * @throws {@link @tinyformer/tensor#TensorError} when ids is not int32.
+   * @throws {@link @tinyformer/tensor!TensorError} when ids is not int32.
    */
   forward(ids: Tensor): Tensor {
     if (ids.dtype !== 'int32') throw new TensorError('Embedding', `ids must be int32, got ${ids.dtype}`);

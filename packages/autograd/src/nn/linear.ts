@@ -45,7 +45,7 @@ export class Linear extends Module {
    *
    * @param x - (..., inFeatures) input.
    * @returns (..., outFeatures) output.
-   * @throws {@link @tinyformer/tensor#ShapeError} when the last axis is not inFeatures.
+   * @throws {@link @tinyformer/tensor!ShapeError} when the last axis is not inFeatures.
    */
   forward(x: Tensor): Tensor {
     const d = x.shape[x.rank - 1];
