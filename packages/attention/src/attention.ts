@@ -5,20 +5,28 @@ import { mergeHeads, splitHeads } from './heads.js';
 import type { LayerKVCache } from './kv-cache.js';
 import { applyRope } from './rope.js';
 
+/** How positions enter attention: `'rope'` rotates q and k here; `'learned'` embeddings are added by the model. */
 export type PositionalKind = 'rope' | 'learned';
 
+/** The shape and options of a CausalSelfAttention layer. */
 export interface AttentionConfig {
+  /** the model width C (input and output size) */
   dModel: number;
+  /** number of heads; must divide dModel */
   nHeads: number;
   /** 'rope' rotates q and k here; 'learned' positions are added to the embeddings by the model, not here */
   positional: PositionalKind;
   /** normalize q and k per head before the dot product (QK-norm); omitted = off */
   qkNorm?: NormConfig;
+  /** RoPE's base (default 10000) */
   ropeBase?: number;
+  /** add biases to the QKV and output projections (default off) */
   bias?: boolean;
 }
 
+/** How a CausalSelfAttention layer's weights are initialized. */
 export interface AttentionInit {
+  /** the random generator for the weights (default: the global one) */
   rng?: Rng;
   /** std of the output projection (GPT-2: 0.02 / sqrt(2 * nLayers)) */
   outStd?: number;
@@ -26,13 +34,30 @@ export interface AttentionInit {
 
 /** Causal multi-head self-attention with one fused QKV projection. */
 export class CausalSelfAttention extends Module {
+  /** the fused QKV projection, C -> 3C */
   readonly qkv: Linear;
+  /** the output projection, C -> C */
   readonly proj: Linear;
+  /** the per-head query norm (QK-norm), or null when off */
   readonly qNorm: NormLayer | null;
+  /** the per-head key norm (QK-norm), or null when off */
   readonly kNorm: NormLayer | null;
+  /** dModel / nHeads */
   readonly headDim: number;
 
+  /**
+   * @param config - Width, heads, positional kind, QK-norm, biases.
+   * @param init - The random generator and the output projection's std.
+   * @throws {@link @tinyformer/tensor!ShapeError} when nHeads does not divide dModel, or RoPE gets an odd head dim.
+   *
+   * @example
+   * ```ts
+   * const attn = new CausalSelfAttention({ dModel: 64, nHeads: 4, positional: 'rope' }, { rng: new Rng(0) });
+   * const y = attn.forward(x); // x: (B, T, 64) -> y: (B, T, 64), each token attending to itself and earlier ones
+   * ```
+   */
   constructor(
+    /** the layer's configuration */
     readonly config: AttentionConfig,
     init: AttentionInit = {},
   ) {
@@ -58,6 +83,11 @@ export class CausalSelfAttention extends Module {
   /**
    * x: (B, T, C). With a cache, x holds the next T tokens after the cached ones: their keys and values are
    * appended and the queries attend to everything so far (the causal mask offsets itself).
+   *
+   * @param x - (B, T, C) activations.
+   * @param cache - This layer's KV cache when decoding incrementally; omitted for a full sequence.
+   * @returns (B, T, C) outputs.
+   * @throws {@link @tinyformer/tensor!ShapeError} when x is not (B, T, dModel), or its keys do not fit the cache.
    */
   forward(x: Tensor, cache?: LayerKVCache): Tensor {
     if (x.rank !== 3 || x.shape[2] !== this.config.dModel) {

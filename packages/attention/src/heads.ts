@@ -88,12 +88,24 @@ export const splitHeadsOp: Op<HeadsParams> = defineOp<HeadsParams>({
 /**
  * Splits a packed projection (B, T, parts * heads * hd), e.g. a fused QKV with parts = 3, into `parts` tensors
  * (B, heads, T, hd).
+ *
+ * @param x - The packed projection (B, T, parts * heads * hd).
+ * @param heads - Number of heads.
+ * @param parts - Tensors packed in each row (default 1).
+ * @returns `parts` tensors (B, heads, T, hd).
+ * @throws {@link @tinyformer/tensor!ShapeError} when x is not rank 3 or its width does not split into parts x heads.
  */
 export function splitHeads(x: Tensor, heads: number, parts = 1): Tensor[] {
   return splitHeadsOp.apply([x], headsParams('splitHeads', x.shape, heads, parts));
 }
 
-/** (B, heads, T, hd) -> (B, T, heads * hd): the attention output back into one row per token. */
+/**
+ * (B, heads, T, hd) -> (B, T, heads * hd): the attention output back into one row per token.
+ *
+ * @param x - Per-head outputs (B, heads, T, hd).
+ * @returns (B, T, heads * hd).
+ * @throws {@link @tinyformer/tensor!ShapeError} when x is not rank 4.
+ */
 export function mergeHeads(x: Tensor): Tensor {
   if (x.rank !== 4) throw new ShapeError('mergeHeads', `input must be (B, H, T, hd), got ${formatShape(x.shape)}`);
   const [batch, heads, seq, headDim] = x.shape as [number, number, number, number];

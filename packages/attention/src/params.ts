@@ -4,10 +4,15 @@
  * [batch, heads, seq, headDim].
  */
 export interface HeadsParams {
+  /** batch size B */
   batch: number;
+  /** sequence length T */
   seq: number;
+  /** number of heads */
   heads: number;
+  /** width of one head */
   headDim: number;
+  /** tensors packed side by side in each row (3 for a fused QKV) */
   parts: number;
 }
 
@@ -16,10 +21,15 @@ export interface HeadsParams {
  * (x[i], x[i + headDim/2]) at position startPos + t is rotated by the angle (startPos + t) * base^(-2i/headDim).
  */
 export interface RopeParams {
+  /** batch * heads */
   rows: number;
+  /** sequence length T */
   seq: number;
+  /** width of one head (even) */
   headDim: number;
+  /** position of the first row of each sequence */
   startPos: number;
+  /** the angle base (10000 in most models) */
   base: number;
   /** rotate by minus the angle: RoPE's backward, since the Jacobian of a rotation is its inverse */
   inverse: boolean;
@@ -29,8 +39,11 @@ export interface RopeParams {
 
 /** The rope op's attributes: positions start at startPos; `scale` multiplies the result. */
 export interface RopeAttrs {
+  /** position of the first token */
   startPos: number;
+  /** the angle base */
   base: number;
+  /** multiplies the result */
   scale: number;
   /** rotate by minus the angle: RoPE's backward, since the Jacobian of a rotation is its inverse */
   inverse: boolean;

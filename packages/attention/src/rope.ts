@@ -9,6 +9,13 @@ import type { RopeAttrs } from './params.js';
  * One differentiable op: the backend's `rope` kernel where it has one, else a composite of primitives (split, four
  * products with cos/sin tables, concat). Either way the backward is the inverse rotation (a rotation's Jacobian is
  * its transpose), times the same scale.
+ *
+ * @param x - Queries or keys (..., T, hd), hd even.
+ * @param startPos - Position of the first of the T tokens (the KV cache's length when decoding).
+ * @param base - The angle base (default 10000).
+ * @param scale - Multiplies the result (default 1).
+ * @returns The rotated tensor, x's shape.
+ * @throws {@link @tinyformer/tensor!TensorError} when the head dim is odd or x has rank < 2.
  */
 export function applyRope(x: Tensor, startPos: number, base = 10000, scale = 1): Tensor {
   return ropeOp.apply([x], { startPos, base, scale, inverse: false })[0]!;
@@ -37,7 +44,16 @@ export const ropeOp: Op<RopeAttrs> = defineOp<RopeAttrs>({
   ],
 });
 
-/** The composite of primitives (every backend has these); `inverse` rotates by minus the angle. */
+/**
+ * The composite of primitives (every backend has these); `inverse` rotates by minus the angle.
+ *
+ * @param x - Queries or keys (..., T, hd), hd even.
+ * @param startPos - Position of the first token.
+ * @param base - The angle base (default 10000).
+ * @param scale - Multiplies the result (default 1).
+ * @param inverse - Rotate by minus the angle (default false).
+ * @returns The rotated tensor, x's shape.
+ */
 export function ropeComposite(x: Tensor, startPos: number, base = 10000, scale = 1, inverse = false): Tensor {
   const T = x.shape[x.rank - 2]!;
   const hd = x.shape[x.rank - 1]!;

@@ -1,6 +1,7 @@
 import { add, formatShape, ones, sameShape, type Tensor, TensorError } from '@tinyformer/tensor';
 import { type GraphNode, nodeOf, noGrad } from './tape.js';
 
+/** Options of backward(). */
 export interface BackwardOptions {
   /** keep the graph so backward can run again through it (default false: the tape is released) */
   retainGraph?: boolean;
@@ -14,6 +15,20 @@ const released = new WeakSet<Tensor>();
  * leaf tensors that require grad (parameters) get `.grad` accumulated (+=), so several backward calls before
  * zeroGrad implement gradient accumulation. Afterwards the tape is released. Intermediate gradients are ordinary
  * tensors: run the step inside tidy() to free them.
+ *
+ * @param root - The value to differentiate: a one-element tensor, or any tensor when `grad` is given.
+ * @param grad - The gradient of root (same shape); default 1 for a scalar root.
+ * @param opts - Keep the graph for another backward (retainGraph).
+ * @throws {@link @tinyformer/tensor!TensorError} when root does not require grad, is not a scalar and no grad is given, grad's shape differs,
+ *   or the graph was already released by an earlier backward.
+ *
+ * @example
+ * ```ts
+ * const w = new Parameter(randn([3]), 'w');
+ * const loss = w.mul(w).sum();
+ * backward(loss);
+ * w.grad?.dataSync(); // 2 * w
+ * ```
  */
 export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}): void {
   sweep(root, grad, opts, null);
@@ -138,6 +153,16 @@ function topoOrder(root: Tensor): GraphNode[] {
 /**
  * Gradients of fn's output (summed) with respect to `inputs`, without touching `.grad` of the inputs or of any
  * parameter fn uses (for tests and analysis, also in the middle of gradient accumulation).
+ *
+ * @param fn - Computes the output from the inputs (a non-scalar output is summed).
+ * @param inputs - The tensors to differentiate with respect to.
+ * @returns One gradient per input, shaped like it (zeros where the output does not depend on it).
+ *
+ * @example
+ * ```ts
+ * const x = tensor([1, 2, 3]);
+ * const [dx] = grad(() => x.mul(x).sum(), [x]); // [2, 4, 6]
+ * ```
  */
 export function grad(fn: () => Tensor, inputs: readonly Tensor[]): Tensor[] {
   const saved = inputs.map((t) => t.grad);

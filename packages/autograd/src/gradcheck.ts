@@ -2,23 +2,33 @@ import { CpuBackend, getBackend, Rng, setBackend, Tensor, tensor, tidy } from '@
 import { backward } from './backward.js';
 import { noGrad } from './tape.js';
 
+/** An input given by value: its values and shape (and dtype). */
 export interface GradcheckInput {
+  /** the values, row-major */
   values: ArrayLike<number>;
+  /** the shape */
   shape: readonly number[];
   /** int32 inputs (indices) are passed through and not differentiated */
   dtype?: 'float32' | 'int32';
 }
 
+/** Options of gradcheck. */
 export interface GradcheckOptions {
   /** finite-difference step (default 1e-6, in float64) */
   eps?: number;
+  /** absolute tolerance (default 1e-5) */
   atol?: number;
+  /** relative tolerance, times the numeric gradient's magnitude (default 1e-4) */
   rtol?: number;
+  /** seed of the output weights w (default 7) */
   seed?: number;
 }
 
+/** What gradcheck found. */
 export interface GradcheckResult {
+  /** every element within atol + rtol * |numeric| */
   ok: boolean;
+  /** the largest |analytic - numeric| over all inputs */
   maxAbsError: number;
   /** the worst element: which input, which index, and both gradients */
   worst: { input: number; index: number; analytic: number; numeric: number } | null;
@@ -30,6 +40,17 @@ const f64 = new CpuBackend({ precision: 'float64', pool: false });
  * Checks fn's analytic gradients against central finite differences, computed in float64 on the CPU backend.
  * The output is reduced with fixed random weights (L = sum(w * fn(x))) so every output element's gradient is
  * checked, not only their sum.
+ *
+ * @param fn - The function under test; it receives the inputs as float64 CPU tensors.
+ * @param inputs - Its inputs, as values or tensors (int32 ones are not differentiated).
+ * @param opts - Step, tolerances, seed.
+ * @returns Whether the gradients agree, and the worst element.
+ *
+ * @example
+ * ```ts
+ * const r = gradcheck((x) => x.tanh().sum(), [{ values: [0.1, -0.5, 2], shape: [3] }]);
+ * r.ok; // true
+ * ```
  */
 export function gradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
@@ -97,7 +118,15 @@ export function gradcheck(
   }
 }
 
-/** gradcheck that throws a descriptive error when the gradients disagree. */
+/**
+ * gradcheck that throws a descriptive error when the gradients disagree.
+ *
+ * @param fn - The function under test.
+ * @param inputs - Its inputs, as values or tensors.
+ * @param opts - Step, tolerances, seed.
+ * @returns The result, when it passed.
+ * @throws Error naming the worst element when the gradients disagree.
+ */
 export function assertGradcheck(
   fn: (...inputs: Tensor[]) => Tensor,
   inputs: readonly (GradcheckInput | Tensor)[],

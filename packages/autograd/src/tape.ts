@@ -3,10 +3,15 @@ import { type PrimitiveRule, RULES } from './rules/index.js';
 
 /** One recorded op: its inputs, its output and how to push a gradient back through it. */
 export interface GraphNode {
+  /** the op's name ('add', 'matmul', a registry op's name, ...) */
   readonly op: string;
+  /** the op's inputs, in order */
   readonly inputs: readonly Tensor[];
+  /** the (first) output */
   readonly output: Tensor;
+  /** what the op recorded for its backward (its attributes) */
   readonly attrs: unknown;
+  /** pushes the output's gradient back to the inputs */
   readonly backward: BackwardFn;
   /**
    * Set on an op with several outputs (a registry op): every output's `node` is this one node, `output` is the
@@ -14,6 +19,7 @@ export interface GraphNode {
    * output got none) instead of through `backward`.
    */
   readonly outputs?: readonly Tensor[];
+  /** the backward of a multi-output node (see `outputs`) */
   readonly multiBackward?: MultiBackwardFn;
 }
 
@@ -23,6 +29,15 @@ export type BackwardFn = (grad: Tensor, node: GraphNode) => readonly (Tensor | n
 /** The backward of a multi-output node: one gradient (or null) per output in, one per input out. */
 export type MultiBackwardFn = (grads: readonly (Tensor | null)[], node: GraphNode) => readonly (Tensor | null)[];
 
+/**
+ * Records `output` as the result of `op` on `inputs`: marks it as requiring grad and sets its graph node.
+ *
+ * @param op - The op's name.
+ * @param inputs - The op's inputs.
+ * @param output - The op's output.
+ * @param attrs - What backward needs from the forward.
+ * @param backward - The op's backward.
+ */
 export function attachNode(
   op: string,
   inputs: readonly Tensor[],
@@ -56,7 +71,15 @@ autogradHooks.recordOp = (op, inputs, outputs, attrs, saved) => {
   }
 };
 
-/** Records one node for an op with several outputs (see GraphNode.outputs). */
+/**
+ * Records one node for an op with several outputs (see GraphNode.outputs).
+ *
+ * @param op - The op's name.
+ * @param inputs - The op's inputs.
+ * @param outputs - Every output; each gets the same node.
+ * @param attrs - What backward needs from the forward.
+ * @param multiBackward - One gradient per output in, one per input out.
+ */
 export function attachMultiNode(
   op: string,
   inputs: readonly Tensor[],
@@ -81,11 +104,27 @@ export function attachMultiNode(
   }
 }
 
+/**
+ * The graph node that produced `t`.
+ *
+ * @param t - A tensor.
+ * @returns Its node, or null for a leaf or a tensor made without grad.
+ */
 export function nodeOf(t: Tensor): GraphNode | null {
   return (t.node as GraphNode | null) ?? null;
 }
 
-/** Runs fn without recording ops (inference, optimizer updates, backward rules). */
+/**
+ * Runs fn without recording ops (inference, optimizer updates, backward rules).
+ *
+ * @param fn - The work to run.
+ * @returns What fn returns.
+ *
+ * @example
+ * ```ts
+ * const logits = noGrad(() => model.forward(ids)); // no graph is recorded
+ * ```
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = autogradHooks.enabled;
   autogradHooks.enabled = false;
@@ -96,6 +135,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/**
+ * Whether ops are being recorded (false inside noGrad).
+ *
+ * @returns True when recording.
+ */
 export function isGradEnabled(): boolean {
   return autogradHooks.enabled;
 }

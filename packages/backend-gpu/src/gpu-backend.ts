@@ -30,17 +30,26 @@ import {
  * and crossEntropy validate indices synchronously (like the CPU backend) and build scatter indices on the host.
  */
 export class GpuStorage {
+  /** set once dispose() has freed the buffer */
   disposed = false;
   /** the handle lives in a cell the leak backstop can reach without keeping the storage alive */
   readonly cell: { handle: BufferResult | null };
+  /**
+   * @param handle - The device buffer (null for an empty storage).
+   * @param size - Number of values.
+   * @param host - A host copy of the values (small uploads only), or null.
+   */
   constructor(
     handle: BufferResult | null,
+    /** number of values */
     readonly size: number,
+    /** a host copy of the values (small uploads only), or null */
     public host: Float32Array | null = null,
   ) {
     this.cell = { handle };
   }
 
+  /** the device buffer, or null once disposed or for an empty storage */
   get handle(): BufferResult | null {
     return this.cell.handle;
   }
@@ -50,11 +59,13 @@ export class GpuStorage {
   }
 }
 
+/** What a GpuBackend has done so far (for tests and benchmarks). */
 export interface GpuBackendStats {
   /** readbacks (download calls that reached the device) */
   downloads: number;
   /** kernel dispatches */
   dispatches: number;
+  /** uploads (upload calls) */
   uploads: number;
   /** buffers freed by the garbage-collection backstop: storages dropped without dispose() (a leak upstream) */
   reclaimed: number;
@@ -74,9 +85,13 @@ type Arg = BufferResult | number;
  * Create it with `createGpuBackend()`; call `destroy()` when done, or Node never exits (Dawn keeps a thread).
  */
 export class GpuBackend implements Backend<GpuStorage> {
+  /** the Backend spec version this backend implements */
   readonly specificationVersion = 'v1' as const;
+  /** the backend's name in reports */
   readonly name = 'gpu.js:webgpu';
+  /** false: values are read with `await t.data()` */
   readonly synchronous = false;
+  /** counters of readbacks, dispatches, uploads and reclaimed buffers */
   readonly stats: GpuBackendStats = { downloads: 0, dispatches: 0, uploads: 0, reclaimed: 0 };
   /**
    * Backstop only (docs/gpujs-backend.md §4 no. 15): V8 cannot see VRAM, so a storage dropped without dispose()
@@ -104,6 +119,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     private readonly gpujs: GpuJsModule,
     private readonly gpu: GpuJsGPU,
     private readonly context: GpuJsContext,
+    /** the adapter the device runs on */
     readonly adapterInfo: AdapterInfo,
   ) {
     this.device = context.device;
@@ -111,7 +127,13 @@ export class GpuBackend implements Backend<GpuStorage> {
     this.gridLimits = { xy: 8 * maxGroups, z: maxGroups };
   }
 
-  /** Builds every kernel once (compiles take 10–30 ms each on lavapipe); ops are synchronous afterwards. */
+  /**
+   * Builds every kernel once (compiles take 10–30 ms each on lavapipe); ops are synchronous afterwards.
+   *
+   * @param gpujs - The loaded gpu.js module.
+   * @param context - gpu.js's acquired WebGPU context (device and adapter).
+   * @returns The backend, with every kernel built.
+   */
   static async create(gpujs: GpuJsModule, context: GpuJsContext): Promise<GpuBackend> {
     const gpu = new gpujs.GPU({ mode: 'webgpu' });
     const backend = new GpuBackend(gpujs, gpu, context, adapterInfoOf(context.adapter));
@@ -230,6 +252,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     if (buffer._refs !== undefined && --buffer._refs === 0) buffer.destroy();
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.upload} */
   upload(values: Float32Array | Float64Array): GpuStorage {
     this.checkAlive('upload');
     const n = values.length;
@@ -249,6 +272,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.wrap(buffer, n, n <= HOST_SHADOW_MAX ? data.slice() : null);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.download} */
   async download(x: object, size: number): Promise<Float32Array> {
     const s = this.s(x, 'download');
     if (size === 0 || !s.handle) return new Float32Array(size);
@@ -258,6 +282,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return values.length === size ? values : values.slice(0, size);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.dispose} */
   dispose(x: object): void {
     if (!(x instanceof GpuStorage))
       throw new TensorError('dispose', `storage from another backend passed to ${this.name}`);
@@ -271,6 +296,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     x.host = null;
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.memory} */
   memory(): BackendMemory {
     return { buffers: this.live, bytes: this.liveBytes };
   }
@@ -293,17 +319,20 @@ export class GpuBackend implements Backend<GpuStorage> {
     await this.device.queue.onSubmittedWorkDone();
   }
 
+  /** true once destroy() has run */
   get isDestroyed(): boolean {
     return this.destroyed;
   }
 
   // ---- primitives ------------------------------------------------------------------------------------------------
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.fill} */
   fill(size: number, value: number): GpuStorage {
     if (size === 0) return this.empty();
     return this.run('fill', [size], [value], size);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.unary} */
   unary(op: UnaryOp, x: GpuStorage, size: number): GpuStorage {
     const code = UNARY_CODES[op];
     if (code === undefined) throw new TensorError('unary', `unknown unary op '${op}'`);
@@ -311,6 +340,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('unary', [size], [this.h(x, op), code], size);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.binary} */
   binary(
     op: BinaryOp,
     a: GpuStorage,
@@ -341,6 +371,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.reduce} */
   reduce(op: ReduceOp, x: GpuStorage, outer: number, len: number, inner: number): GpuStorage {
     const n = outer * inner;
     if (n === 0) return this.empty();
@@ -386,6 +417,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.reduceChunks(code, out, next.outer, next.len, next.inner, true);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.matmul} */
   matmul(a: GpuStorage, b: GpuStorage, p: MatmulParams): GpuStorage {
     const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
     const n = batch * M * N;
@@ -406,6 +438,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.permute} */
   permute(x: GpuStorage, shape: readonly number[], perm: readonly number[]): GpuStorage {
     const n = shape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -418,6 +451,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('gather6', grid.output, [this.h(x, 'permute'), 0, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.slice} */
   slice(x: GpuStorage, shape: readonly number[], begin: readonly number[], size: readonly number[]): GpuStorage {
     const n = size.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -427,6 +461,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return this.run('gather6', grid.output, [this.h(x, 'slice'), base, ...gridDimArgs(grid), ...grid.strides[0]!], n);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.pad} */
   pad(x: GpuStorage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): GpuStorage {
     const n = outShape.reduce((p, d) => p * d, 1);
     if (n === 0) return this.empty();
@@ -469,6 +504,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.concat} */
   concat(xs: readonly GpuStorage[], shapes: readonly (readonly number[])[], axis: number): GpuStorage {
     if (xs.length === 0 || xs.length !== shapes.length) {
       throw new TensorError('concat', `expected matching storages and shapes, got ${xs.length} and ${shapes.length}`);
@@ -496,6 +532,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return acc ?? this.fill(n, 0);
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.gather} */
   gather(table: GpuStorage, vocab: number, dim: number, indices: GpuStorage, n: number): GpuStorage {
     const idx = this.s(indices, 'gather');
     if (idx.host) checkIndices('gather', 'index', idx.host, n, vocab);
@@ -511,6 +548,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     );
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.scatterAdd} */
   scatterAdd(src: GpuStorage, n: number, dim: number, indices: GpuStorage, vocab: number): GpuStorage {
     const idx = this.s(indices, 'scatterAdd');
     if (idx.host) checkIndices('scatterAdd', 'index', idx.host, n, vocab);
@@ -539,6 +577,7 @@ export class GpuBackend implements Backend<GpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc @tinyformer/tensor!Backend.adamwUpdate} */
   adamwUpdate(param: GpuStorage, grad: GpuStorage, m: GpuStorage, v: GpuStorage, size: number, p: AdamWParams): void {
     if (size === 0) return;
     const P = this.s(param, 'adamw');
@@ -611,7 +650,13 @@ export class GpuBackend implements Backend<GpuStorage> {
 
   // ---- op kernels (registered for the ops in op-kernels.ts) -------------------------------------------------------
 
-  /** the softmax op's kernel */
+  /**
+   * the softmax op's kernel
+   *
+   * @param x - The input rows.
+   * @param p - Rows, row length, causal masking.
+   * @returns The softmax of each row.
+   */
   softmaxKernel(x: GpuStorage, p: SoftmaxParams): GpuStorage {
     const n = p.rows * p.cols;
     if (n === 0) return this.empty();
@@ -628,7 +673,14 @@ export class GpuBackend implements Backend<GpuStorage> {
     return out;
   }
 
-  /** the softmaxBackward op's kernel */
+  /**
+   * the softmaxBackward op's kernel
+   *
+   * @param y - The softmax's output.
+   * @param dy - The output gradient.
+   * @param p - Rows, row length, causal masking.
+   * @returns The input gradient.
+   */
   softmaxBackwardKernel(y: GpuStorage, dy: GpuStorage, p: SoftmaxParams): GpuStorage {
     const n = p.rows * p.cols;
     if (n === 0) return this.empty();
@@ -647,7 +699,15 @@ export class GpuBackend implements Backend<GpuStorage> {
     return out;
   }
 
-  /** the crossEntropy op's kernel */
+  /**
+   * the crossEntropy op's kernel
+   *
+   * @param logits - [rows, vocab] logits.
+   * @param targets - rows target ids.
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   * @returns The per-row losses.
+   */
   crossEntropyKernel(logits: GpuStorage, targets: GpuStorage, rows: number, vocab: number): GpuStorage {
     const t = this.s(targets, 'crossEntropy');
     if (t.host) checkIndices('crossEntropy', 'target', t.host, rows, vocab);
@@ -660,7 +720,16 @@ export class GpuBackend implements Backend<GpuStorage> {
     return out;
   }
 
-  /** the crossEntropyBackward op's kernel */
+  /**
+   * the crossEntropyBackward op's kernel
+   *
+   * @param logits - [rows, vocab] logits.
+   * @param targets - rows target ids.
+   * @param dLoss - The loss gradient (one value, or one per row).
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   * @returns The logits' gradient.
+   */
   crossEntropyBackwardKernel(
     logits: GpuStorage,
     targets: GpuStorage,
@@ -687,7 +756,16 @@ export class GpuBackend implements Backend<GpuStorage> {
   }
 
   /** Statistics per row (one thread per row), then one elementwise pass (docs/gpujs-backend.md §3). */
-  /** the rmsnorm / layernorm ops' forward kernel (centered: LayerNorm) */
+  /**
+   * the rmsnorm / layernorm ops' forward kernel (centered: LayerNorm)
+   *
+   * @param x - The input [rows, dim].
+   * @param g - The scale, or null.
+   * @param b - The shift, or null.
+   * @param p - Rows, features per row, eps.
+   * @param centered - LayerNorm (true) or RMSNorm (false).
+   * @returns y, the per-row mean (LayerNorm only) and rstd.
+   */
   normForward(
     x: GpuStorage,
     g: GpuStorage | null,
@@ -716,7 +794,19 @@ export class GpuBackend implements Backend<GpuStorage> {
     return { y, mean, rstd };
   }
 
-  /** their backward kernel (mean given: LayerNorm) */
+  /**
+   * their backward kernel (mean given: LayerNorm)
+   *
+   * @param dy - The output gradient.
+   * @param x - The input.
+   * @param g - The scale, or null.
+   * @param mean - The forward's mean (LayerNorm), or null (RMSNorm).
+   * @param rstd - The forward's rstd.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   * @param withBias - Whether to compute db.
+   * @returns dx, and dg and db where asked.
+   */
   normBackward(
     dy: GpuStorage,
     x: GpuStorage,
@@ -775,6 +865,7 @@ function checkIndices(op: string, what: string, values: Float32Array, n: number,
   }
 }
 
+/** Options of createGpuBackend. */
 export interface CreateGpuBackendOptions {
   /** accept a software adapter such as lavapipe/llvmpipe (default false: only hardware adapters) */
   allowSoftware?: boolean;
@@ -783,6 +874,18 @@ export interface CreateGpuBackendOptions {
 /**
  * Installs navigator.gpu from the `webgpu` package (Dawn), acquires gpu.js's shared device and builds every
  * kernel. Throws when there is no adapter, or when only a software adapter exists and allowSoftware is off.
+ *
+ * @param opts - Whether a software adapter is acceptable.
+ * @returns The backend, with every kernel built.
+ * @throws Error when there is no adapter, or only a software one and allowSoftware is off.
+ *
+ * @example
+ * ```ts
+ * const gpu = await createGpuBackend({ allowSoftware: true });
+ * setBackend(gpu);
+ * // ... train or sample ...
+ * await gpu.destroy(); // or Node never exits
+ * ```
  */
 export async function createGpuBackend(opts: CreateGpuBackendOptions = {}): Promise<GpuBackend> {
   await installNavigatorGpu();

@@ -2,8 +2,10 @@ import { type Backend, CpuBackend } from '@tinyformer/tensor';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
 import { type AdapterInfo, adapterLabel, probeAdapter } from './webgpu-env.js';
 
+/** Which backend selectBackend should pick: 'auto', 'cpu' or 'gpu'. */
 export type BackendPreference = 'auto' | 'cpu' | 'gpu';
 
+/** Options of selectBackend. */
 export interface SelectBackendOptions {
   /** 'auto' (default): WebGPU on a hardware adapter, else the CPU; 'gpu': WebGPU even on a software adapter */
   prefer?: BackendPreference;
@@ -19,7 +21,9 @@ export interface SelectBackendOptions {
 /** Why 'auto' took the CPU: no webgpu package, no adapter, only a software adapter, or the device failed to start. */
 export type FallbackKind = 'no-package' | 'no-adapter' | 'software-adapter' | 'start-failed';
 
+/** What selectBackend chose, and why. */
 export interface SelectedBackend {
+  /** the backend to use (pass it to setBackend) */
   backend: Backend;
   /** e.g. 'gpu.js:webgpu (llvmpipe software adapter)' or 'cpu (no WebGPU adapter (Vulkan ICD missing?))' */
   reason: string;
@@ -44,6 +48,15 @@ export interface SelectedBackend {
  * @returns the backend, the reason it was chosen, the fallback kind (or null) and a dispose function
  * @throws Error when `prefer` is unknown, when 'gpu' finds no usable adapter, or when 'auto' would fall back and
  *   `onFallback` is 'throw'
+ *
+ * @example
+ * ```ts
+ * const { backend, reason, dispose } = await selectBackend({ prefer: 'auto', logger: console.warn });
+ * setBackend(backend);
+ * console.log(`backend: ${reason}`);
+ * // ... train ...
+ * await dispose();
+ * ```
  */
 export async function selectBackend(opts: SelectBackendOptions = {}): Promise<SelectedBackend> {
   const prefer = opts.prefer ?? 'auto';

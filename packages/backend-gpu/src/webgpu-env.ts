@@ -6,10 +6,15 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 
+/** What a WebGPU adapter says about itself. */
 export interface AdapterInfo {
+  /** the vendor ('' when not reported) */
   vendor: string;
+  /** a description of the device */
   description: string;
+  /** the device's architecture */
   architecture: string;
+  /** true for a software adapter (lavapipe/llvmpipe) */
   isFallbackAdapter: boolean;
 }
 
@@ -114,6 +119,8 @@ export function installNavigatorGpu(): Promise<void> {
 /**
  * Requests an adapter only: no device is created, so this neither spins a Dawn thread nor keeps Node alive
  * (docs/gpujs-backend.md §4 no. 14). Returns null when Vulkan offers no usable adapter.
+ *
+ * @returns The adapter's info, or null.
  */
 export async function probeAdapter(): Promise<AdapterInfo | null> {
   await installNavigatorGpu();

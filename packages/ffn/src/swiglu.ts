@@ -46,6 +46,11 @@ export const swigluOp: Op<null> = defineOp<null>({
 /**
  * SwiGLU's gate silu(a) * b for same-shaped a and b: one pass forward and one backward on a backend with the fused
  * kernels (the forward no longer keeps silu(a) for backward, and backward does not materialize g * b).
+ *
+ * @param a - The gate's pre-activation.
+ * @param b - The value, the same shape as `a`.
+ * @returns silu(a) * b, the shape of `a`.
+ * @throws {@link @tinyformer/tensor!TensorError} when the shapes differ.
  */
 export function swiglu(a: Tensor, b: Tensor): Tensor {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
@@ -56,12 +61,22 @@ export function swiglu(a: Tensor, b: Tensor): Tensor {
 
 /** SwiGLU (Shazeer 2020): (silu(x W1^T) * x W3^T) W2^T. */
 export class SwiGLU extends Module {
+  /** the gate's layer, dModel -> hiddenDim (silu is applied to its output) */
   readonly w1: Linear;
+  /** the value's layer, dModel -> hiddenDim */
   readonly w3: Linear;
+  /** the output projection, hiddenDim -> dModel */
   readonly w2: Linear;
 
+  /**
+   * @param dModel - The model width.
+   * @param hiddenDim - The hidden width.
+   * @param init - The random generator, the output projection's std, biases.
+   */
   constructor(
+    /** the model width (input and output size) */
     readonly dModel: number,
+    /** the hidden width */
     readonly hiddenDim: number,
     init: FfnInit = {},
   ) {
@@ -71,6 +86,12 @@ export class SwiGLU extends Module {
     this.w2 = this.addModule('w2', new Linear(hiddenDim, dModel, { rng: init.rng, std: init.outStd, bias: init.bias }));
   }
 
+  /**
+   * Applies the block to the last axis.
+   *
+   * @param x - (..., dModel) activations.
+   * @returns (..., dModel) outputs.
+   */
   forward(x: Tensor): Tensor {
     return this.w2.forward(swiglu(this.w1.forward(x), this.w3.forward(x)));
   }

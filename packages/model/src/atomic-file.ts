@@ -74,6 +74,9 @@ const TEMP_NAME = /^\.(.+)\.tmp-(\d+)-\d+$/;
  * Deletes the temp files of `path` (`.<name>.tmp-<pid>-<time>`) that writeFileAtomic left behind when its process
  * was killed mid-write: those whose process no longer exists. A live writer's temp file is never touched. Returns
  * the names removed.
+ *
+ * @param path - The file whose temp files to look for.
+ * @returns The names removed.
  */
 export function removeStaleTempFiles(path: string): string[] {
   const dir = dirname(path);

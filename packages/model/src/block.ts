@@ -6,6 +6,12 @@ import type { Rng, Tensor } from '@tinyformer/tensor';
 import type { ModelConfig } from './config.js';
 import type { ActivationProbe } from './probe.js';
 
+/**
+ * The norm config of a model's blocks (and its final norm and QK-norm).
+ *
+ * @param c - The resolved model config.
+ * @returns Its norm's kind, eps, affine and bias.
+ */
 export function blockNormConfig(c: ModelConfig): NormConfig {
   const { kind, eps, affine, bias } = c.norm;
   return { kind, eps, affine, bias };
@@ -17,14 +23,25 @@ export function blockNormConfig(c: ModelConfig): NormConfig {
  *   post: x = norm1(x + attn(x)); x = norm2(x + ffn(x))      (original Transformer / BERT)
  */
 export class Block extends Module {
+  /** the norm around attention (before it in pre-norm, after the residual add in post-norm) */
   readonly norm1: NormLayer;
+  /** causal self-attention */
   readonly attn: CausalSelfAttention;
+  /** the norm around the feed-forward block */
   readonly norm2: NormLayer;
+  /** the feed-forward block */
   readonly ffn: FeedForward;
+  /** where the norms sit: pre-norm or post-norm */
   readonly placement: 'pre' | 'post';
 
+  /**
+   * @param c - The resolved model config.
+   * @param index - The block's index in the model.
+   * @param rng - The random generator for the weights.
+   */
   constructor(
     c: ModelConfig,
+    /** the block's index in the model */
     readonly index: number,
     rng: Rng,
   ) {
@@ -51,6 +68,14 @@ export class Block extends Module {
     this.ffn = this.addModule('ffn', createFfn({ ...c.ffn, bias: c.bias }, c.dModel, { rng, outStd }));
   }
 
+  /**
+   * Runs the block on the residual stream.
+   *
+   * @param x - (B, T, dModel) residual stream.
+   * @param cache - This block's KV cache when decoding incrementally.
+   * @param probe - Records the block's activation RMS.
+   * @returns (B, T, dModel) residual stream.
+   */
   forward(x: Tensor, cache?: LayerKVCache, probe?: ActivationProbe): Tensor {
     if (this.placement === 'pre') {
       const h1 = this.norm1.forward(x);

@@ -4,19 +4,25 @@ import { DecoderLM } from './decoder-lm.js';
 import type { AdamW, AdamWState } from './optim.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
+/** The `format` a tinyformer checkpoint's metadata carries. */
 export const CHECKPOINT_FORMAT = 'tinyformer';
+/** The checkpoint format version this package writes (and the newest it reads). */
 export const CHECKPOINT_VERSION = 1;
 
 const M_PREFIX = 'optimizer.m.';
 const V_PREFIX = 'optimizer.v.';
 
+/** A parsed checkpoint: what parseCheckpoint returns (decodeCheckpoint adds the model). */
 export interface CheckpointContents {
+  /** the model's resolved config */
   config: ModelConfig;
   /** parameter name -> values */
   weights: Map<string, NamedTensor>;
+  /** the optimizer's step and moments, or null when none was stored */
   optimizer: AdamWState | null;
   /** whatever the trainer stored (vocabulary, step, RNG and sampler state, schedule) */
   meta: Record<string, unknown>;
+  /** the checkpoint's format version */
   version: number;
 }
 
@@ -139,10 +145,19 @@ export function decodeCheckpoint(
 
 /** The part of a fetch `Response` that {@link loadCheckpointFromResponse} reads (a DOM or Node `Response` fits). */
 export interface CheckpointResponse {
+  /** whether the status is 2xx */
   readonly ok: boolean;
+  /** the HTTP status */
   readonly status: number;
+  /** the HTTP status text */
   readonly statusText: string;
+  /** where it came from (names the checkpoint in errors) */
   readonly url: string;
+  /**
+   * The body.
+   *
+   * @returns The whole body's bytes.
+   */
   arrayBuffer(): Promise<ArrayBuffer>;
 }
 
@@ -195,7 +210,14 @@ export function loadWeights(model: DecoderLM, weights: ReadonlyMap<string, Named
   }
 }
 
-/** Checks that optimizer state covers every parameter of the model with the right sizes. */
+/**
+ * Checks that optimizer state covers every parameter of the model with the right sizes.
+ *
+ * @param model - The model.
+ * @param state - The optimizer state.
+ * @param file - Names the checkpoint in errors.
+ * @throws {@link CheckpointError} when a parameter's moments are missing or of the wrong size.
+ */
 export function checkOptimizerState(model: DecoderLM, state: AdamWState, file: string): void {
   for (const [path, p] of model.namedParameters()) {
     const sm = state.m[path];

@@ -23,6 +23,7 @@ const ffnSchema = z.strictObject({
   hiddenDim: z.optional(positiveInt),
 });
 
+/** The zod/mini schema of a model config: field types, defaults and cross-field rules (see resolveModelConfig). */
 export const modelConfigSchema = z
   .strictObject({
     vocabSize: positiveInt,
@@ -91,9 +92,15 @@ export type ModelConfig = Omit<z.output<typeof modelConfigSchema>, 'finalNorm'> 
 
 const ENGLISH = en().localeError;
 
+/** An invalid model config; the message lists every problem, `issues` has them one by one. */
 export class ConfigError extends Error {
+  /**
+   * @param message - The whole report.
+   * @param issues - Each problem by field path.
+   */
   constructor(
     message: string,
+    /** each problem: the field's dotted path and what is wrong */
     readonly issues: readonly { path: string; message: string }[],
   ) {
     super(message);
@@ -101,7 +108,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates and fills defaults; errors name each field path and, for enums, the allowed values. */
+/**
+ * Validates and fills defaults; errors name each field path and, for enums, the allowed values.
+ *
+ * @param input - A config (ModelConfigInput), e.g. parsed from JSON.
+ * @param where - Names the config in the error message (default 'model config').
+ * @returns The config with every default filled in.
+ * @throws {@link ConfigError} listing each invalid field.
+ */
 export function resolveModelConfig(input: unknown, where = 'model config'): ModelConfig {
   // zod's English messages, per parse (zod/mini loads no locale, and setting one globally would reach the user's zod)
   const r = modelConfigSchema.safeParse(input, { reportInput: true, error: ENGLISH });

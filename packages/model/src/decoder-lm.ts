@@ -15,9 +15,11 @@ import { Block, blockNormConfig } from './block.js';
 import { type ModelConfig, type ModelConfigInput, resolveModelConfig } from './config.js';
 import type { ActivationProbe } from './probe.js';
 
+/** Options of DecoderLM.forward and DecoderLM.loss. */
 export interface ForwardOptions {
   /** decode with a KV cache: ids are the tokens after the cached ones */
   cache?: KVCache;
+  /** records per-layer activation RMS (off when omitted) */
   probe?: ActivationProbe;
 }
 
@@ -26,13 +28,32 @@ export interface ForwardOptions {
  * head (tied to the embedding by default). GPT-2 init: N(0, 0.02), residual projections N(0, 0.02/sqrt(2L)).
  */
 export class DecoderLM extends Module {
+  /** the resolved config */
   readonly config: ModelConfig;
+  /** the token embedding [vocabSize, dModel] (also the LM head when tied) */
   readonly wte: Embedding;
+  /** learned position embeddings [contextLength, dModel], or null with RoPE */
   readonly wpe: Parameter | null;
+  /** the transformer blocks */
   readonly blocks: Block[];
+  /** the norm before the LM head, or null without one */
   readonly finalNorm: NormLayer | null;
+  /** the LM head [vocabSize, dModel], or null when tied to the embedding */
   readonly lmHead: Parameter | null;
 
+  /**
+   * @param config - The model's config; defaults are filled in and it is validated (see resolveModelConfig).
+   * @param opts - The seed of the weights' initialization (default 0).
+   * @throws {@link ConfigError} naming each invalid field.
+   *
+   * @example
+   * ```ts
+   * const model = new DecoderLM({ vocabSize: 65, contextLength: 128, dModel: 64, nLayers: 2, nHeads: 4 }, { seed: 1 });
+   * const ids = tensor(Int32Array.from([1, 2, 3]), [1, 3]); // int32 ids (B = 1, T = 3)
+   * const logits = model.forward(ids); // (1, 3, 65)
+   * const loss = model.loss(ids, targets); // a scalar: mean next-token cross-entropy
+   * ```
+   */
   constructor(config: ModelConfigInput | ModelConfig, opts: { seed?: number } = {}) {
     super();
     const c = resolveModelConfig(config);
@@ -53,7 +74,15 @@ export class DecoderLM extends Module {
     for (const [path, p] of this.namedParameters()) p.name = path;
   }
 
-  /** ids (B, T) int32 -> logits (B, T, vocab). */
+  /**
+   * ids (B, T) int32 -> logits (B, T, vocab).
+   *
+   * @param ids - (B, T) int32 token ids.
+   * @param opts - A KV cache to decode with, an activation probe.
+   * @returns (B, T, vocabSize) logits.
+   * @throws {@link @tinyformer/tensor!ShapeError} when ids is not (B, T), is empty, or (with the cache) exceeds the context length.
+   * @throws {@link @tinyformer/tensor!TensorError} when ids is not int32 or the cache has another number of layers.
+   */
   forward(ids: Tensor, opts: ForwardOptions = {}): Tensor {
     const c = this.config;
     if (ids.rank !== 2) throw new ShapeError('DecoderLM.forward', `ids must be (B, T), got ${formatShape(ids.shape)}`);
@@ -86,7 +115,15 @@ export class DecoderLM extends Module {
     return matmul(x.reshape([B * T, c.dModel]), head, { transB: true }).reshape([B, T, c.vocabSize]);
   }
 
-  /** Mean cross-entropy of next-token prediction; targets (B, T) int32. */
+  /**
+   * Mean cross-entropy of next-token prediction; targets (B, T) int32.
+   *
+   * @param ids - (B, T) int32 token ids.
+   * @param targets - (B, T) int32 next-token ids.
+   * @param opts - A KV cache, an activation probe.
+   * @returns A scalar tensor.
+   * @throws {@link @tinyformer/tensor!TensorError} when targets is not int32; {@link @tinyformer/tensor!ShapeError} when its shape differs from ids'.
+   */
   loss(ids: Tensor, targets: Tensor, opts: ForwardOptions = {}): Tensor {
     if (targets.dtype !== 'int32') {
       throw new TensorError(
@@ -105,11 +142,20 @@ export class DecoderLM extends Module {
     return crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]));
   }
 
+  /**
+   * An empty KV cache for this model, for forward's `cache` option.
+   *
+   * @returns A cache with one layer cache per block.
+   */
   newCache(): KVCache {
     return new KVCache(this.config.nLayers);
   }
 
-  /** Parameters that get weight decay: matrices (rank >= 2); norms' gains, biases and nothing else 1-D do not. */
+  /**
+   * Parameters that get weight decay: matrices (rank >= 2); norms' gains, biases and nothing else 1-D do not.
+   *
+   * @returns decay: the matrices; noDecay: every 1-D parameter.
+   */
   decayGroups(): { decay: Parameter[]; noDecay: Parameter[] } {
     const decay: Parameter[] = [];
     const noDecay: Parameter[] = [];

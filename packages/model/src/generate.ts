@@ -3,8 +3,11 @@ import { Rng, tensor, tidy } from '@tinyformer/tensor';
 import type { DecoderLM } from './decoder-lm.js';
 import { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
 
+/** Options of generate: how many tokens, the seed, sampling (temperature, topK, topP), cache and streaming. */
 export interface GenerateOptions extends SamplingOptions {
+  /** tokens to generate (an integer >= 0) */
   maxTokens: number;
+  /** seed of the sampling RNG (default 0) */
   seed?: number;
   /** use the KV cache (default true); false recomputes the whole window per token (for comparison) */
   useCache?: boolean;
@@ -16,6 +19,18 @@ export interface GenerateOptions extends SamplingOptions {
  * Autoregressive sampling. With the cache, each step runs only the new token through the model. When the
  * sequence outgrows the context the window slides: the cache is rebuilt from the last contextLength tokens each
  * step, so the logits equal those of an uncached sliding-window pass (and the cache stops saving work).
+ *
+ * @param model - The model.
+ * @param prompt - Token ids to continue (at least one, each in [0, vocabSize)).
+ * @param opts - Length, seed, sampling, cache, streaming callback.
+ * @returns The generated token ids, without the prompt.
+ * @throws {@link SamplingError} when maxTokens, the prompt or a sampling option is invalid.
+ *
+ * @example
+ * ```ts
+ * const ids = await generate(model, Array.from(vocab.encode('ROMEO:')), { maxTokens: 200, temperature: 0.8, topK: 40 });
+ * console.log(vocab.decode(Int32Array.from(ids)));
+ * ```
  */
 export async function generate(model: DecoderLM, prompt: readonly number[], opts: GenerateOptions): Promise<number[]> {
   const { maxTokens, seed = 0, useCache = true } = opts;

@@ -5,6 +5,7 @@ import { concat, sum, tidy } from '@tinyformer/tensor';
 export interface ParamGradNorm {
   /** the parameter's full path, e.g. 'blocks.3.attn.wq.weight' */
   name: string;
+  /** the L2 norm of its gradient (times opts.scale) */
   norm: number;
 }
 
@@ -14,11 +15,13 @@ export interface LayerGradNorm {
   group: string;
   /** the block index, or null for a group outside the blocks */
   layer: number | null;
+  /** the L2 norm of the group's gradients */
   norm: number;
   /** how many parameters the group holds */
   params: number;
 }
 
+/** Options of gradNorms. */
 export interface GradNormOptions {
   /**
    * Multiply every norm by this. The gradients accumulated over N micro-batches are a sum: pass 1/N for the norm of
@@ -32,6 +35,10 @@ export interface GradNormOptions {
  * left out. Read it after backward and before the optimizer step (Trainer.trainStep's `onGradients` hook is that
  * moment). One reduction per parameter on the device and a single readback, so a GPU pays one sync, not one per
  * parameter. A gradient whose squares overflow float32 reads as Infinity; NaN stays NaN.
+ *
+ * @param model - The model (any module).
+ * @param opts - A scale for every norm.
+ * @returns One entry per parameter with a gradient.
  */
 export async function gradNorms(model: Module, opts: GradNormOptions = {}): Promise<ParamGradNorm[]> {
   const named = model.namedParameters().filter(([, p]) => p.grad);
@@ -55,6 +62,9 @@ const BLOCK = /^blocks\.(\d+)(\.|$)/;
 /**
  * Combines per-parameter norms into one norm per layer: every parameter under `blocks.<i>.` is block i; anything
  * else is grouped by its first path component. Groups keep the order in which they first appear (model order).
+ *
+ * @param norms - Per-parameter norms from gradNorms.
+ * @returns One entry per group.
  */
 export function layerGradNorms(norms: readonly ParamGradNorm[]): LayerGradNorm[] {
   const groups = new Map<string, { layer: number | null; sumSq: number; params: number }>();

@@ -1,23 +1,35 @@
 import { noGrad, type Parameter } from '@tinyformer/autograd';
 import { add, full, sum, type Tensor, TensorError, tidy } from '@tinyformer/tensor';
 
+/** AdamW's hyperparameters. */
 export interface AdamWOptions {
+  /** learning rate (> 0); default 1e-3 */
   lr?: number;
+  /** first-moment decay in [0, 1); default 0.9 */
   beta1?: number;
+  /** second-moment decay in [0, 1); default 0.999 */
   beta2?: number;
+  /** added to the denominator (> 0); default 1e-8 */
   eps?: number;
+  /** not read by AdamW: weight decay is set per ParamGroup */
   weightDecay?: number;
 }
 
+/** Parameters that share a weight decay. */
 export interface ParamGroup {
+  /** the group's parameters */
   params: Parameter[];
+  /** decoupled weight decay (0 = none) */
   weightDecay: number;
 }
 
 /** Optimizer state for checkpoints: the step and each parameter's moments by name. */
 export interface AdamWState {
+  /** the number of updates so far */
   step: number;
+  /** first moments by parameter name */
   m: Record<string, Float32Array>;
+  /** second moments by parameter name */
   v: Record<string, Float32Array>;
 }
 
@@ -27,15 +39,26 @@ export interface AdamWState {
  * parameter, in place.
  */
 export class AdamW {
+  /** the parameter groups */
   readonly groups: ParamGroup[];
+  /** the learning rate of the next update (the Trainer sets it each step) */
   lr: number;
+  /** first-moment decay */
   readonly beta1: number;
+  /** second-moment decay */
   readonly beta2: number;
+  /** added to the denominator */
   readonly eps: number;
+  /** the number of updates so far */
   step = 0;
   private readonly m = new Map<Parameter, Tensor>();
   private readonly v = new Map<Parameter, Tensor>();
 
+  /**
+   * @param groups - The parameters, grouped by weight decay.
+   * @param opts - lr, betas, eps.
+   * @throws {@link @tinyformer/tensor!TensorError} when lr or eps is not > 0, or a beta is not in [0, 1).
+   */
   constructor(groups: ParamGroup[], opts: AdamWOptions = {}) {
     this.groups = groups;
     this.lr = opts.lr ?? 1e-3;
@@ -56,6 +79,11 @@ export class AdamW {
     }
   }
 
+  /**
+   * Every parameter of every group.
+   *
+   * @returns The parameters, group by group.
+   */
   params(): Parameter[] {
     return this.groups.flatMap((g) => g.params);
   }
@@ -63,6 +91,8 @@ export class AdamW {
   /**
    * One update from the parameters' accumulated .grad, scaled by gradScale first (clipping and averaging over
    * accumulation steps fold into it). Parameters without a gradient are skipped.
+   *
+   * @param gradScale - Multiplies every gradient before the update (default 1).
    */
   update(gradScale = 1): void {
     this.step++;
@@ -82,10 +112,16 @@ export class AdamW {
     }
   }
 
+  /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.params()) p.zeroGrad();
   }
 
+  /**
+   * The step and the moments, read back (for checkpoints).
+   *
+   * @returns The state, by parameter name.
+   */
   async getState(): Promise<AdamWState> {
     const m: Record<string, Float32Array> = {};
     const v: Record<string, Float32Array> = {};
@@ -96,6 +132,12 @@ export class AdamW {
     return { step: this.step, m, v };
   }
 
+  /**
+   * Restores the step and the moments saved by getState.
+   *
+   * @param state - The saved state.
+   * @throws {@link @tinyformer/tensor!TensorError} when a parameter's moments are missing or of the wrong size.
+   */
   loadState(state: AdamWState): void {
     for (const p of this.params()) {
       const name = p.name!;
@@ -110,6 +152,7 @@ export class AdamW {
     this.step = state.step;
   }
 
+  /** Frees the moment buffers. */
   dispose(): void {
     for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
   }
@@ -118,6 +161,9 @@ export class AdamW {
 /**
  * The global L2 norm of all gradients, as a 1-element device tensor (read it back once on the host: the
  * non-finite check happens there, because GPU arithmetic may swallow NaN).
+ *
+ * @param params - The parameters; those without a gradient are skipped.
+ * @returns A one-element tensor: the sum of the squared gradients (the square of the norm).
  */
 export function gradNormSquared(params: readonly Parameter[]): Tensor {
   return noGrad(() =>
@@ -133,22 +179,37 @@ export function gradNormSquared(params: readonly Parameter[]): Tensor {
   );
 }
 
-/** The scale that clips a gradient of norm `norm` to `maxNorm` (1 when already within). */
+/**
+ * The scale that clips a gradient of norm `norm` to `maxNorm` (1 when already within).
+ *
+ * @param norm - The gradient's norm.
+ * @param maxNorm - The clipping threshold (<= 0: no clipping).
+ * @returns maxNorm / (norm + 1e-6) when norm > maxNorm, else 1.
+ */
 export function clipScale(norm: number, maxNorm: number): number {
   if (!(maxNorm > 0)) return 1;
   return norm > maxNorm ? maxNorm / (norm + 1e-6) : 1;
 }
 
+/** The learning-rate schedule: linear warmup, then cosine decay to minLr. */
 export interface LrSchedule {
   /** peak learning rate */
   lr: number;
+  /** warmup steps */
   warmup: number;
   /** the step at which the cosine reaches minLr */
   decaySteps: number;
+  /** the learning rate after decaySteps */
   minLr: number;
 }
 
-/** Linear warmup from 0 to lr over `warmup` steps, then cosine decay to minLr at decaySteps (nanoGPT's get_lr). */
+/**
+ * Linear warmup from 0 to lr over `warmup` steps, then cosine decay to minLr at decaySteps (nanoGPT's get_lr).
+ *
+ * @param step - The step index.
+ * @param s - The schedule.
+ * @returns The learning rate at that step.
+ */
 export function learningRate(step: number, s: LrSchedule): number {
   if (step < s.warmup) return (s.lr * (step + 1)) / (s.warmup + 1);
   if (step >= s.decaySteps) return s.minLr;

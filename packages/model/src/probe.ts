@@ -9,11 +9,22 @@ import { mean, sqrt, type Tensor } from '@tinyformer/tensor';
 export class ActivationProbe {
   private pending: { layer: number; name: string; rms: Tensor }[] = [];
 
+  /**
+   * Records the RMS of `x` (kept on the device until read).
+   *
+   * @param layer - The layer's index.
+   * @param name - What x is ('norm1_out', 'resid_mid', ...).
+   * @param x - The activation.
+   */
   record(layer: number, name: string, x: Tensor): void {
     this.pending.push({ layer, name, rms: noGrad(() => sqrt(mean(x.square()))).keep() });
   }
 
-  /** [{ layer, name, rms }], in recording order; clears the probe. */
+  /**
+   * [{ layer, name, rms }], in recording order; clears the probe.
+   *
+   * @returns The recorded RMS values.
+   */
   async read(): Promise<{ layer: number; name: string; rms: number }[]> {
     const out: { layer: number; name: string; rms: number }[] = [];
     for (const p of this.pending) {

@@ -4,15 +4,24 @@
  * little-endian data. Only F32 here. Other tools (Python's safetensors, candle) can read these files.
  *
  * Plain Uint8Array / DataView / TextEncoder only: this module is part of the browser-safe root of the package.
+ *
+ * One tensor of a safetensors file: its shape and float32 values.
  */
 export interface NamedTensor {
+  /** the shape */
   shape: number[];
+  /** the values, row-major */
   data: Float32Array;
 }
 
 /** A checkpoint or safetensors file that cannot be read; `file` names it (a path, a URL, or a caller's label). */
 export class CheckpointError extends Error {
+  /**
+   * @param file - Names the file.
+   * @param problem - What is wrong with it.
+   */
   constructor(
+    /** the file's name, path or URL */
     readonly file: string,
     problem: string,
   ) {

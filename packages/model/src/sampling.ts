@@ -1,5 +1,6 @@
 import type { Rng } from '@tinyformer/tensor';
 
+/** How the next token is picked from the logits. */
 export interface SamplingOptions {
   /** <= 0 means greedy (argmax); default 1 */
   temperature?: number;
@@ -9,13 +10,23 @@ export interface SamplingOptions {
   topP?: number;
 }
 
+/** An invalid sampling option or generate argument. */
 export class SamplingError extends Error {
+  /** @param message - What is wrong. */
   constructor(message: string) {
     super(message);
     this.name = 'SamplingError';
   }
 }
 
+/**
+ * Checks sampling options against a vocabulary size.
+ *
+ * @param o - The options.
+ * @param vocab - The vocabulary size.
+ * @throws {@link SamplingError} when temperature is not finite, topK is not an integer in [0, vocab], or topP is
+ *   not in (0, 1].
+ */
 export function validateSampling(o: SamplingOptions, vocab: number): void {
   const { temperature = 1, topK, topP } = o;
   if (!Number.isFinite(temperature)) throw new SamplingError(`temperature must be a finite number, got ${temperature}`);
@@ -25,7 +36,14 @@ export function validateSampling(o: SamplingOptions, vocab: number): void {
   if (topP !== undefined && (!(topP > 0) || topP > 1)) throw new SamplingError(`topP must be in (0, 1], got ${topP}`);
 }
 
-/** Picks the next token from one row of logits (host-side; the row is small). */
+/**
+ * Picks the next token from one row of logits (host-side; the row is small).
+ *
+ * @param logits - One row of logits (vocabSize values).
+ * @param o - Temperature, topK, topP.
+ * @param rng - The random generator.
+ * @returns The token id.
+ */
 export function sampleToken(logits: Float32Array, o: SamplingOptions, rng: Rng): number {
   const V = logits.length;
   const { temperature = 1, topK = 0, topP = 1 } = o;

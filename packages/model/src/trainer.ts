@@ -3,10 +3,15 @@ import { type Backend, type Tensor, tensor, tidy } from '@tinyformer/tensor';
 import type { DecoderLM } from './decoder-lm.js';
 import { AdamW, clipScale, gradNormSquared, type LrSchedule, learningRate } from './optim.js';
 
+/** How a Trainer optimizes: the learning-rate schedule, AdamW's settings, clipping, accumulation. */
 export interface TrainerOptions {
+  /** the learning-rate schedule (peak lr, warmup, cosine decay) */
   schedule: LrSchedule;
+  /** AdamW's beta1; default 0.9 */
   beta1?: number;
+  /** AdamW's beta2; default 0.99 */
   beta2?: number;
+  /** decoupled weight decay of the matrices (norms, biases and embeddings excluded, see decayGroups); default 0.1 */
   weightDecay?: number;
   /** clip the global gradient norm to this (0 = off); default 1 */
   gradClip?: number;
@@ -27,32 +32,54 @@ export interface TrainStepOptions {
   onGradients?: (model: DecoderLM, info: { step: number; gradAccumulation: number }) => void | Promise<void>;
 }
 
+/** One micro-batch of token ids: inputs x and next-token targets y, both (batchSize, contextLength). */
 export interface Batch {
   /** (B*T) token ids, row-major (B, T) */
   x: Int32Array;
+  /** (B*T) target ids: x shifted by one */
   y: Int32Array;
+  /** B, rows */
   batchSize: number;
+  /** T, tokens per row */
   contextLength: number;
 }
 
+/** What one Trainer.trainStep did. */
 export interface StepResult {
+  /** the step's index (0-based) */
   step: number;
+  /** mean loss over the step's micro-batches */
   loss: number;
+  /** global gradient norm before clipping (of the mean over micro-batches) */
   gradNorm: number;
+  /** the learning rate used */
   lr: number;
+  /** true when a non-finite value skipped the update (onNonFinite: 'skip') */
   skipped: boolean;
 }
 
 /** Where a non-finite value was found: a parameter's path, the flat index of the first bad element, its value. */
 export interface NonFiniteSite {
+  /** the parameter's dotted path */
   parameter: string;
+  /** flat index of the first bad element */
   index: number;
+  /** its value (NaN, Infinity or -Infinity) */
   value: number;
 }
 
+/** Thrown by Trainer.trainStep when the loss or a gradient is NaN or Inf (onNonFinite: 'throw'), before the update. */
 export class NonFiniteError extends Error {
+  /**
+   * @param step - The step that failed.
+   * @param what - What was not finite.
+   * @param gradient - The first parameter with a non-finite gradient, if any.
+   * @param weight - The first parameter with non-finite values, if any.
+   */
   constructor(
+    /** the step that failed */
     readonly step: number,
+    /** what was not finite (the loss, a parameter's gradient, the gradient norm) */
     readonly what: string,
     /** the first parameter (model order) whose gradient holds a NaN/Inf, if any */
     readonly gradient: NonFiniteSite | null = null,
@@ -80,12 +107,31 @@ function describeSite(s: NonFiniteSite): string {
  * one AdamW update. Every intermediate is released inside tidy(), so device memory stays flat.
  */
 export class Trainer {
+  /** the optimizer (two groups: with and without weight decay) */
   readonly optimizer: AdamW;
+  /** the backend the model's weights live on */
   readonly backend: Backend;
+  /** the next step's index; increments after every trainStep (skipped ones too) */
   step = 0;
 
+  /**
+   * @param model - The model to train.
+   * @param opts - Schedule, AdamW settings, clipping, accumulation, non-finite policy.
+   *
+   * @example
+   * ```ts
+   * const model = new DecoderLM({ vocabSize: vocab.size, contextLength: 64, dModel: 64, nLayers: 2, nHeads: 4 });
+   * const trainer = new Trainer(model, { schedule: { lr: 1e-3, warmup: 100, decaySteps: 2000, minLr: 1e-4 } });
+   * const sampler = new BatchSampler(dataset.train, 16, 64, new Rng(1));
+   * for (let i = 0; i < 2000; i++) {
+   *   const { loss } = await trainer.trainStep(() => sampler.next());
+   * }
+   * ```
+   */
   constructor(
+    /** the model being trained */
     readonly model: DecoderLM,
+    /** the options given */
     readonly opts: TrainerOptions,
   ) {
     const { decay, noDecay } = model.decayGroups();
@@ -100,11 +146,25 @@ export class Trainer {
     this.backend = model.wte.weight.backend;
   }
 
+  /**
+   * The learning rate of a step under the schedule.
+   *
+   * @param step - A step index.
+   * @returns Its learning rate.
+   */
   lrAt(step: number): number {
     return learningRate(step, this.opts.schedule);
   }
 
-  /** One optimizer step; `nextBatch` is called once per micro-batch. */
+  /**
+   * One optimizer step; `nextBatch` is called once per micro-batch.
+   *
+   * @param nextBatch - Returns the next micro-batch (called gradAccumulation times).
+   * @param opts - A hook that sees the gradients before the update.
+   * @returns The step's loss (mean over micro-batches), gradient norm, learning rate and whether it was skipped.
+   * @throws {@link NonFiniteError} when the loss or a gradient is NaN/Inf and onNonFinite is 'throw' (the default);
+   *   the weights are left as they were.
+   */
   async trainStep(nextBatch: () => Batch, opts: TrainStepOptions = {}): Promise<StepResult> {
     const accum = this.opts.gradAccumulation ?? 1;
     const lr = this.lrAt(this.step);

@@ -6,12 +6,19 @@ import { type Backend, CpuBackend, randn, type Tensor, tidy } from '@tinyformer/
 import { layerNormComposite, rmsNormComposite } from './composite.js';
 import { layerNorm, rmsNorm } from './ops.js';
 
+/** One benchmark result: a backend, a shape and a variant, both norms' forward + backward times. */
 export interface NormBenchRow {
+  /** the backend's name */
   backend: string;
+  /** rows (tokens) */
   rows: number;
+  /** features per row */
   dim: number;
+  /** fused ops or compositions of primitives */
   variant: 'fused' | 'composite';
+  /** RMSNorm forward + backward, median ms */
   rmsMs: number;
+  /** LayerNorm forward + backward, median ms */
   layerMs: number;
   /** LayerNorm time / RMSNorm time: > 1 means RMSNorm is faster */
   speedup: number;
@@ -52,6 +59,13 @@ async function timeOnce(backend: Backend, f: NormFn, x: Tensor, g: Tensor, b: Te
   return (t - t0) / n;
 }
 
+/**
+ * Times RMSNorm and LayerNorm forward + backward, interleaved, median of `runs`.
+ *
+ * @param opts - The backend (default a new CpuBackend), the [rows, dim] shapes, runs per case (default 7), the
+ *   variants (default both).
+ * @returns One row per shape and variant.
+ */
 export async function benchNorms(
   opts: { backend?: Backend; shapes?: [number, number][]; runs?: number; variants?: ('fused' | 'composite')[] } = {},
 ): Promise<NormBenchRow[]> {
@@ -94,6 +108,10 @@ export async function benchNorms(
   return rows;
 }
 
+/**
+ * @param rows - Benchmark results.
+ * @returns A Markdown table.
+ */
 export function formatNormRows(rows: readonly NormBenchRow[]): string {
   const out = ['backend | shape (tokens x dim) | variant | RMSNorm fwd+bwd ms | LayerNorm fwd+bwd ms | LN/RMS'];
   for (const r of rows) {

@@ -9,21 +9,36 @@ import { defineOp, formatShape, type Op, type OpCase, sum, type Tensor, TensorEr
 
 /** rmsnorm's attributes: eps, and whether a scale g follows x in the inputs */
 export interface RmsNormAttrs {
+  /** added under the square root */
   eps: number;
+  /** whether a scale g follows x in the inputs */
   hasScale: boolean;
 }
 
 /** layernorm's: eps, and whether g (then b) follow x in the inputs */
 export interface LayerNormAttrs extends RmsNormAttrs {
+  /** whether a shift b follows (x and g) in the inputs */
   hasShift: boolean;
 }
 
 /** What a norm kernel needs to know of its input: rows of `dim` features. */
 export interface NormRows {
+  /** number of rows (the product of the leading axes) */
   rows: number;
+  /** features per row (the last axis) */
   dim: number;
 }
 
+/**
+ * Checks a norm's input and parameters and returns its row layout.
+ *
+ * @param op - The op's name, for errors.
+ * @param x - The input (..., D).
+ * @param g - The scale, or null.
+ * @param b - The shift, or null.
+ * @returns Rows and features per row.
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no axis or an empty last axis, or g or b is not [D].
+ */
 export function normRows(op: string, x: Tensor, g: Tensor | null, b: Tensor | null): NormRows {
   if (x.rank < 1) throw new TensorError(op, `input must have a feature axis, got ${formatShape(x.shape)}`);
   const dim = x.shape[x.rank - 1]!;
@@ -47,7 +62,13 @@ function columnSum(t: Tensor): Tensor {
   return sum(t.reshape([-1, t.shape[t.rank - 1]!]), 0);
 }
 
-/** The inputs of a norm op by role (x, then g and b where the attributes say so). */
+/**
+ * The inputs of a norm op by role (x, then g and b where the attributes say so).
+ *
+ * @param inputs - The op's inputs.
+ * @param attrs - Whether g and b are present.
+ * @returns x, g and b (null where absent).
+ */
 export function normInputs(
   inputs: readonly Tensor[],
   attrs: { hasScale: boolean; hasShift?: boolean },
@@ -177,12 +198,29 @@ export const layernormOp: Op<LayerNormAttrs> = defineOp<LayerNormAttrs>({
   ] satisfies OpCase<LayerNormAttrs>[],
 });
 
-/** Fused RMSNorm over the last axis: y = x / sqrt(mean(x^2) + eps) * g. */
+/**
+ * Fused RMSNorm over the last axis: y = x / sqrt(mean(x^2) + eps) * g.
+ *
+ * @param x - (..., D) input.
+ * @param g - The scale [D], or null.
+ * @param eps - Added under the square root.
+ * @returns (..., D) output.
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no features or g is not [D].
+ */
 export function rmsNorm(x: Tensor, g: Tensor | null, eps: number): Tensor {
   return rmsnormOp.apply(g ? [x, g] : [x], { eps, hasScale: g !== null })[0]!;
 }
 
-/** Fused LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * g + b (biased variance, like PyTorch). */
+/**
+ * Fused LayerNorm over the last axis: y = (x - mean) / sqrt(var + eps) * g + b (biased variance, like PyTorch).
+ *
+ * @param x - (..., D) input.
+ * @param g - The scale [D], or null.
+ * @param b - The shift [D], or null.
+ * @param eps - Added under the square root.
+ * @returns (..., D) output.
+ * @throws {@link @tinyformer/tensor!TensorError} when x has no features or g or b is not [D].
+ */
 export function layerNorm(x: Tensor, g: Tensor | null, b: Tensor | null, eps: number): Tensor {
   const inputs = [x];
   if (g) inputs.push(g);

@@ -11,10 +11,33 @@ import type { Tensor } from './tensor.js';
  */
 let current: Backend | null = null;
 
+/**
+ * Sets the default backend: where creation functions put new tensors when no `backend` option is given.
+ *
+ * @param backend - The backend (CpuBackend, GpuBackend, or any Backend implementation).
+ *
+ * @example
+ * ```ts
+ * setBackend(new CpuBackend({ threads: 2 }));
+ * getBackend().name; // 'cpu'
+ * const x = zeros([2, 3]); // on that backend
+ * ```
+ */
 export function setBackend(backend: Backend): void {
   current = backend;
 }
 
+/**
+ * The default backend; a new CpuBackend on first use when none was set.
+ *
+ * @returns The default backend.
+ *
+ * @example
+ * ```ts
+ * const b = getBackend();
+ * if (!b.synchronous) console.log('read values with await t.data()');
+ * ```
+ */
 export function getBackend(): Backend {
   if (!current) current = new CpuBackend();
   return current;
@@ -39,9 +62,11 @@ export interface AutogradHooks {
         saved: readonly Tensor[],
       ) => void)
     | null;
+  /** false inside noGrad(): no op is recorded */
   enabled: boolean;
 }
 
+/** The single hook object @tinyformer/autograd installs itself into. */
 export const autogradHooks: AutogradHooks = { record: null, recordOp: null, enabled: true };
 
 // ---- tidy scopes -------------------------------------------------------------------------------------------------
@@ -57,6 +82,14 @@ export function track(t: Tensor): void {
 /**
  * Runs fn and disposes every tensor created inside it, except the ones it returns (anywhere inside arrays or
  * plain objects) and the ones marked with keep(). Returned tensors created inside move to the enclosing scope.
+ *
+ * @param fn - The work; may return tensors (anywhere inside arrays or plain objects).
+ * @returns What fn returns.
+ *
+ * @example
+ * ```ts
+ * const loss = tidy(() => model.loss(x, y)); // every intermediate is freed; loss survives
+ * ```
  */
 export function tidy<T>(fn: () => T): T {
   scopes.push([]);

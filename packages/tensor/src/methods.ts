@@ -10,32 +10,59 @@ import { Tensor } from './tensor.js';
 
 declare module './tensor.js' {
   interface Tensor {
+    /** {@inheritDoc @tinyformer/tensor!add} */
     add(b: TensorLike): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!sub} */
     sub(b: TensorLike): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!mul} */
     mul(b: TensorLike): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!div} */
     div(b: TensorLike): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!pow} */
     pow(b: TensorLike): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!neg} */
     neg(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!exp} */
     exp(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!log} */
     log(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!sqrt} */
     sqrt(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!rsqrt} */
     rsqrt(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!tanh} */
     tanh(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!gelu} */
     gelu(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!silu} */
     silu(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!relu} */
     relu(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!sigmoid} */
     sigmoid(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!square} */
     square(): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!matmul} */
     matmul(b: Tensor, opts?: MatmulOptions): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!sum} */
     sum(axes?: Axes, opts?: ReduceOptions): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!mean} */
     mean(axes?: Axes, opts?: ReduceOptions): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!max} */
     max(axes?: Axes, opts?: ReduceOptions): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!reshape} */
     reshape(shape: Shape): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!transpose} */
     transpose(dim0?: number, dim1?: number): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!permute} */
     permute(perm: readonly number[]): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!slice} */
     slice(begin: readonly number[], size?: readonly number[]): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!broadcastTo} */
     broadcastTo(shape: Shape): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!softmax} */
     softmax(opts?: SoftmaxOptions): Tensor;
+    /** {@inheritDoc @tinyformer/tensor!logSoftmax} */
     logSoftmax(opts?: SoftmaxOptions): Tensor;
   }
 }

@@ -6,6 +6,18 @@
 export class Rng {
   private s: Uint32Array;
 
+  /**
+   * @param seed - The seed (default 0); equal seeds give equal sequences.
+   *
+   * @example
+   * ```ts
+   * const rng = new Rng(1337);
+   * rng.uniform(); // in [0, 1)
+   * const saved = rng.getState();
+   * const again = new Rng();
+   * again.setState(saved); // draws the same numbers as rng from here on
+   * ```
+   */
   constructor(seed = 0) {
     this.s = new Uint32Array(4);
     // splitmix32 expands the seed so nearby seeds give unrelated streams
@@ -20,11 +32,21 @@ export class Rng {
     if (this.s[0]! === 0 && this.s[1]! === 0 && this.s[2]! === 0 && this.s[3]! === 0) this.s[0] = 1;
   }
 
-  /** The generator's state, for checkpoints. */
+  /**
+   * The generator's state, for checkpoints.
+   *
+   * @returns Four uint32 words.
+   */
   getState(): number[] {
     return Array.from(this.s);
   }
 
+  /**
+   * Restores a state saved with getState.
+   *
+   * @param state - Four uint32 words.
+   * @throws Error when state is not four uint32 words.
+   */
   setState(state: readonly number[]): void {
     if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
       throw new Error(`Rng.setState: expected 4 uint32 words, got ${JSON.stringify(state)}`);
@@ -32,7 +54,11 @@ export class Rng {
     this.s.set(state);
   }
 
-  /** Next uint32. */
+  /**
+   * Next uint32.
+   *
+   * @returns An integer in [0, 2^32).
+   */
   nextU32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
@@ -46,12 +72,20 @@ export class Rng {
     return result;
   }
 
-  /** Uniform in [0, 1) with 32 bits of resolution. */
+  /**
+   * Uniform in [0, 1) with 32 bits of resolution.
+   *
+   * @returns A number in [0, 1).
+   */
   uniform(): number {
     return this.nextU32() / 4294967296;
   }
 
-  /** Standard normal (Box-Muller; uses two uniforms per sample). */
+  /**
+   * Standard normal (Box-Muller; uses two uniforms per sample).
+   *
+   * @returns A sample of N(0, 1).
+   */
   normal(): number {
     let u = this.uniform();
     while (u === 0) u = this.uniform();
@@ -59,7 +93,13 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** Uniform integer in [0, n). */
+  /**
+   * Uniform integer in [0, n).
+   *
+   * @param n - The bound (a positive integer).
+   * @returns An integer in [0, n).
+   * @throws Error when n is not a positive integer.
+   */
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
     return Math.floor(this.uniform() * n);

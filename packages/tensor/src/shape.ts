@@ -1,17 +1,30 @@
 import { ShapeError } from './errors.js';
 
+/** A tensor's shape: one length per axis ([] for a scalar). */
 export type Shape = readonly number[];
 
+/**
+ * @param shape - A shape.
+ * @returns It as text, e.g. `[2,3]`.
+ */
 export function formatShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }
 
+/**
+ * @param shape - A shape.
+ * @returns The number of elements (1 for a scalar).
+ */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/**
+ * @param shape - A shape.
+ * @returns The row-major strides, in elements.
+ */
 export function stridesOf(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
@@ -22,6 +35,11 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
+/**
+ * @param a - A shape.
+ * @param b - Another shape.
+ * @returns Whether they are equal.
+ */
 export function sameShape(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -35,7 +53,15 @@ export function checkShape(op: string, shape: Shape): void {
   }
 }
 
-/** NumPy broadcasting: align right; each pair of dims must be equal or one of them 1. */
+/**
+ * NumPy broadcasting: align right; each pair of dims must be equal or one of them 1.
+ *
+ * @param op - The op's name, for errors.
+ * @param a - A shape.
+ * @param b - Another shape.
+ * @returns The broadcast shape.
+ * @throws {@link ShapeError} when the shapes do not broadcast.
+ */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
@@ -53,7 +79,15 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
-/** Resolves a possibly negative axis against a rank; throws naming the op. */
+/**
+ * Resolves a possibly negative axis against a rank; throws naming the op.
+ *
+ * @param op - The op's name, for errors.
+ * @param axis - The axis (negative counts from the end).
+ * @param rank - The tensor's rank.
+ * @returns The axis in [0, rank).
+ * @throws {@link ShapeError} when the axis is out of range.
+ */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
     throw new ShapeError(op, `axis ${axis} is out of range for a tensor of rank ${rank}`);
@@ -61,7 +95,13 @@ export function normalizeAxis(op: string, axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-/** Splits a shape around one axis into (outer, len, inner) for axis-wise kernels. */
+/**
+ * Splits a shape around one axis into (outer, len, inner) for axis-wise kernels.
+ *
+ * @param shape - A shape.
+ * @param axis - A (normalized) axis.
+ * @returns The product of the axes before it, its length, the product of the axes after it.
+ */
 export function axisSplit(shape: Shape, axis: number): { outer: number; len: number; inner: number } {
   let outer = 1;
   let inner = 1;

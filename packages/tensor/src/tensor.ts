@@ -3,6 +3,7 @@ import { track } from './engine.js';
 import { TensorError } from './errors.js';
 import { formatShape, type Shape, sizeOf } from './shape.js';
 
+/** Element type: float32, or int32 for indices (token ids, targets), stored as exact float32 values. */
 export type DType = 'float32' | 'int32';
 
 /** Shared storage: reshape views share one, and the device buffer is freed when the last view is disposed. */
@@ -22,11 +23,17 @@ let nextId = 1;
  * Tensors are immutable: ops return new tensors. Transpose, permute and slice materialize a copy.
  */
 export class Tensor {
+  /** brand for duck-typed checks across package copies */
   readonly __isTensor = true;
+  /** unique id, in creation order */
   readonly id = nextId++;
+  /** the shape (frozen) */
   readonly shape: readonly number[];
+  /** number of elements */
   readonly size: number;
+  /** the element type */
   readonly dtype: DType;
+  /** the backend holding the values */
   readonly backend: Backend;
   private ref: StorageRef;
   private disposed = false;
@@ -41,6 +48,23 @@ export class Tensor {
   /** a label used in error messages and checkpoints */
   name: string | undefined;
 
+  /**
+   * Wraps a backend storage; ops and creation functions (tensor, zeros, randn...) call this, users rarely do.
+   *
+   * @param backend - The storage's backend.
+   * @param storage - The values (the tensor takes ownership).
+   * @param shape - The shape.
+   * @param dtype - The element type (default float32).
+   * @param shareWith - A tensor whose storage this one shares (a view); storage is then ignored.
+   *
+   * @example
+   * ```ts
+   * const x = tensor([[1, 2], [3, 4]]); // float32 (2, 2) on the current backend
+   * const y = x.matmul(x).add(1);
+   * y.dataSync(); // Float32Array [8, 11, 16, 23]
+   * await y.data(); // the same, on every backend
+   * ```
+   */
   constructor(backend: Backend, storage: Storage, shape: Shape, dtype: DType = 'float32', shareWith?: Tensor) {
     this.backend = backend;
     this.shape = Object.freeze([...shape]);
@@ -55,10 +79,12 @@ export class Tensor {
     track(this);
   }
 
+  /** number of axes */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** true after dispose() */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -69,16 +95,31 @@ export class Tensor {
     return this.ref.storage;
   }
 
+  /**
+   * The name (if any) and shape, for error messages.
+   *
+   * @returns For example `'wte.weight' [65,64]`.
+   */
   describe(): string {
     return `${this.name ? `'${this.name}' ` : ''}${formatShape(this.shape)}`;
   }
 
-  /** Values as a fresh Float32Array (works on every backend). */
+  /**
+   * Values as a fresh Float32Array (works on every backend).
+   *
+   * @returns The values, row-major.
+   * @throws {@link TensorError} when the tensor was disposed.
+   */
   async data(): Promise<Float32Array> {
     return this.backend.download(this.storage, this.size);
   }
 
-  /** Values as a fresh Float32Array; only on synchronous backends (CPU). */
+  /**
+   * Values as a fresh Float32Array; only on synchronous backends (CPU).
+   *
+   * @returns The values, row-major.
+   * @throws {@link TensorError} when the backend is asynchronous or the tensor was disposed.
+   */
   dataSync(): Float32Array {
     const s = this.storage;
     if (!this.backend.downloadSync) {
@@ -87,22 +128,42 @@ export class Tensor {
     return this.backend.downloadSync(s, this.size);
   }
 
-  /** Values as nested arrays matching the shape. */
+  /**
+   * Values as nested arrays matching the shape.
+   *
+   * @returns Nested arrays (a number for a scalar).
+   */
   async toArray(): Promise<unknown> {
     return nest(await this.data(), this.shape);
   }
 
+  /**
+   * Values as nested arrays matching the shape; only on synchronous backends.
+   *
+   * @returns Nested arrays (a number for a scalar).
+   */
   arraySync(): unknown {
     return nest(this.dataSync(), this.shape);
   }
 
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor.
+   *
+   * @returns The value.
+   * @throws {@link TensorError} when the tensor has more than one element.
+   */
   async item(): Promise<number> {
     if (this.size !== 1)
       throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
     return (await this.data())[0]!;
   }
 
+  /**
+   * The single value of a one-element tensor; only on synchronous backends.
+   *
+   * @returns The value.
+   * @throws {@link TensorError} when the tensor has more than one element or the backend is asynchronous.
+   */
   itemSync(): number {
     if (this.size !== 1)
       throw new TensorError('item', `expected a tensor with one element, got ${formatShape(this.shape)}`);
@@ -117,24 +178,38 @@ export class Tensor {
     if (--this.ref.refs === 0) this.ref.backend.dispose(this.ref.storage);
   }
 
-  /** Exempts the tensor from the enclosing tidy(). */
+  /**
+   * Exempts the tensor from the enclosing tidy().
+   *
+   * @returns This tensor.
+   */
   keep(): this {
     this.kept = true;
     return this;
   }
 
-  /** Swaps in new storage (used by optimizers that update parameters in place on devices that cannot). */
+  /**
+   * Swaps in new storage (used by optimizers that update parameters in place on devices that cannot).
+   *
+   * @param storage - The new storage (the tensor takes ownership).
+   */
   replaceStorage(storage: Storage): void {
     if (this.ref.storage === storage) return;
     if (--this.ref.refs === 0) this.ref.backend.dispose(this.ref.storage);
     this.ref = new StorageRef(this.backend, storage);
   }
 
-  /** A new tensor sharing this storage under another shape (no copy). */
+  /**
+   * A new tensor sharing this storage under another shape (no copy).
+   *
+   * @param shape - The new shape (same number of elements).
+   * @returns The view.
+   */
   view(shape: Shape): Tensor {
     return new Tensor(this.backend, this.storage, shape, this.dtype, this);
   }
 
+  /** @returns For example `Tensor([2,3], float32, cpu)`. */
   toString(): string {
     return `Tensor(${formatShape(this.shape)}, ${this.dtype}, ${this.backend.name})`;
   }

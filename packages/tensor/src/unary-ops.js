@@ -3,6 +3,7 @@
 // every kernel table (the wasm module's switch, the GPU kernels' branches) is its index here.
 // geluGrad and siluGrad are the derivatives of GELU (tanh approximation) and SiLU, for their backward rules; step
 // is 1 where x > 0, else 0 (ReLU's derivative).
+/** The unary primitives' names, in kernel-code order (an op's code is its index). */
 export const UNARY_OPS = /** @type {const} */ ([
   'neg',
   'exp',

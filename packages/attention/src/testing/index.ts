@@ -18,14 +18,41 @@ import { ropeOp } from '../rope.js';
 
 /** Storage-level calls into a backend's attention kernels (undefined where it has none). */
 export interface AttentionKernelCalls {
+  /**
+   * splitHeads on storage.
+   *
+   * @param x - The packed storage.
+   * @param p - The layout.
+   * @returns One storage per part.
+   */
   splitHeads?(x: Storage, p: HeadsParams): Storage[];
+  /**
+   * mergeHeads on storage.
+   *
+   * @param xs - One storage per part.
+   * @param p - The layout.
+   * @returns The packed storage.
+   */
   mergeHeads?(xs: readonly Storage[], p: HeadsParams): Storage;
+  /**
+   * RoPE on storage.
+   *
+   * @param x - The input storage.
+   * @param p - Sizes, positions, direction, scale.
+   * @returns The rotated storage.
+   */
   rope?(x: Storage, p: RopeParams): Storage;
 }
 
 const headShape = (p: HeadsParams) => [p.batch, p.heads, p.seq, p.headDim];
 const packedShape = (p: HeadsParams) => [p.batch, p.seq, p.parts * p.heads * p.headDim];
 
+/**
+ * The attention kernels a backend registered, callable on storages.
+ *
+ * @param b - The backend.
+ * @returns Its calls; a kernel it does not register is undefined.
+ */
 export function attentionCalls(b: Backend): AttentionKernelCalls {
   const calls: AttentionKernelCalls = {};
   const sh = storageKernel(splitHeadsOp, b);
@@ -52,7 +79,13 @@ export function attentionCalls(b: Backend): AttentionKernelCalls {
 
 type Values = ArrayLike<number>;
 
-/** splitHeads by its definition: out[q][b, h, t, d] = x[b, t, (q * H + h) * hd + d] */
+/**
+ * splitHeads by its definition: out[q][b, h, t, d] = x[b, t, (q * H + h) * hd + d]
+ *
+ * @param x - The packed values.
+ * @param p - The layout.
+ * @returns One float64 array per part.
+ */
 export function splitHeadsRef(x: Values, p: HeadsParams): Float64Array[] {
   const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
   const outs = Array.from({ length: P }, () => new Float64Array(B * H * T * hd));
@@ -66,7 +99,13 @@ export function splitHeadsRef(x: Values, p: HeadsParams): Float64Array[] {
   return outs;
 }
 
-/** mergeHeads by its definition: the inverse index map of splitHeadsRef */
+/**
+ * mergeHeads by its definition: the inverse index map of splitHeadsRef
+ *
+ * @param xs - One array per part.
+ * @param p - The layout.
+ * @returns The packed float64 values.
+ */
 export function mergeHeadsRef(xs: readonly Values[], p: HeadsParams): Float64Array {
   const { batch: B, seq: T, heads: H, headDim: hd, parts: P } = p;
   const out = new Float64Array(B * T * P * H * hd);
@@ -83,6 +122,10 @@ export function mergeHeadsRef(xs: readonly Values[], p: HeadsParams): Float64Arr
 /**
  * RoPE by its definition: each pair (i, i + hd/2) at position startPos + t is rotated by the angle
  * +-(startPos + t) * base^(-2i/hd), times scale; `mag` is |x1| + |x2| times scale (the error scale).
+ *
+ * @param x - The input values [rows, seq, headDim].
+ * @param p - Sizes, positions, direction, scale.
+ * @returns The rotated values and the per-element error scale.
  */
 export function ropeRef(x: Values, p: RopeParams): { values: Float64Array; mag: Float64Array } {
   const { rows, seq: T, headDim: hd, startPos, base, inverse } = p;
@@ -104,7 +147,13 @@ export function ropeRef(x: Values, p: RopeParams): { values: Float64Array; mag: 
   return { values, mag };
 }
 
-/** Registers the attention kernels' conformance section for one backend (tests skip where it has no such kernel). */
+/**
+ * Registers the attention kernels' conformance section for one backend (tests skip where it has no such kernel).
+ *
+ * @param name - The backend's name in the test titles.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Tolerances and skips (see ConformanceOptions).
+ */
 export function describeAttentionKernelConformance(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,

@@ -12,6 +12,10 @@ export abstract class Module {
   /**
    * Registers a parameter initialized from `init`, which the module takes over: the handle is released here so the
    * parameter alone holds the buffer, and replacing its values (setValues, checkpoint load) frees the old one.
+   *
+   * @param name - The parameter's name within this module.
+   * @param init - The initial values (disposed here).
+   * @returns The new parameter.
    */
   protected addParameter(name: string, init: Tensor): Parameter {
     const p = new Parameter(init, name);
@@ -20,12 +24,24 @@ export abstract class Module {
     return p;
   }
 
+  /**
+   * Registers a child module, whose parameters come out under `name.`.
+   *
+   * @param name - The child's name within this module.
+   * @param m - The child.
+   * @returns The child, for assignment.
+   */
   protected addModule<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     return m;
   }
 
-  /** [path, parameter] pairs in registration order. */
+  /**
+   * [path, parameter] pairs in registration order.
+   *
+   * @param prefix - Prepended to every path (used for children).
+   * @returns Dotted paths and parameters, this module's own first, then each child's.
+   */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = [];
     for (const [n, p] of this.ownParams) out.push([prefix + n, p]);
@@ -33,17 +49,27 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * Every parameter of the tree, in registration order.
+   *
+   * @returns The parameters.
+   */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
-  /** Total number of scalar parameters. */
+  /**
+   * Total number of scalar parameters.
+   *
+   * @returns The sum of the parameters' sizes.
+   */
   parameterCount(): number {
     let n = 0;
     for (const p of this.parameters()) n += p.size;
     return n;
   }
 
+  /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
   }

@@ -16,10 +16,33 @@ import { swigluBackwardOp, swigluOp } from '../swiglu.js';
 
 /** Storage-level calls into a backend's SwiGLU kernels (undefined where it has none). */
 export interface FfnKernelCalls {
+  /**
+   * The fused forward.
+   *
+   * @param a - The gate's storage.
+   * @param b - The value's storage.
+   * @param size - Elements in each.
+   * @returns silu(a) * b.
+   */
   swiglu?(a: Storage, b: Storage, size: number): Storage;
+  /**
+   * The fused backward.
+   *
+   * @param a - The gate's storage.
+   * @param b - The value's storage.
+   * @param dy - The output gradient.
+   * @param size - Elements in each.
+   * @returns The gradients of a and b.
+   */
   swigluBackward?(a: Storage, b: Storage, dy: Storage, size: number): { da: Storage; db: Storage };
 }
 
+/**
+ * The SwiGLU kernels a backend registered, callable on storages.
+ *
+ * @param b - The backend.
+ * @returns Its calls; a kernel it does not register is undefined.
+ */
 export function ffnCalls(b: Backend): FfnKernelCalls {
   const calls: FfnKernelCalls = {};
   const sw = storageKernel(swigluOp, b);
@@ -52,7 +75,14 @@ export function ffnCalls(b: Backend): FfnKernelCalls {
 
 type Values = ArrayLike<number>;
 
-/** SwiGLU's gate silu(a) b and its backward (db = dy silu(a), da = dy b silu'(a)) by their definitions */
+/**
+ * SwiGLU's gate silu(a) b and its backward (db = dy silu(a), da = dy b silu'(a)) by their definitions
+ *
+ * @param a - The gate's pre-activation.
+ * @param b - The value.
+ * @param dy - The output gradient.
+ * @returns y, da and db in float64.
+ */
 export function swigluRef(a: Values, b: Values, dy: Values): { y: Float64Array; da: Float64Array; db: Float64Array } {
   const n = a.length;
   const y = new Float64Array(n);
@@ -66,7 +96,13 @@ export function swigluRef(a: Values, b: Values, dy: Values): { y: Float64Array; 
   return { y, da, db };
 }
 
-/** Registers the SwiGLU kernels' conformance section for one backend (tests skip where it has no such kernel). */
+/**
+ * Registers the SwiGLU kernels' conformance section for one backend (tests skip where it has no such kernel).
+ *
+ * @param name - The backend's name in the test titles.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Tolerances and skips (see ConformanceOptions).
+ */
 export function describeFfnKernelConformance(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,

@@ -16,15 +16,38 @@ import {
 import { expect, it } from 'vitest';
 import { layernormBackwardOp, layernormOp, rmsnormBackwardOp, rmsnormOp } from '../ops.js';
 
+/** A norm kernel's sizes and eps. */
 export interface NormRowsParams {
+  /** number of rows */
   rows: number;
+  /** features per row */
   dim: number;
+  /** added under the square root */
   eps: number;
 }
 
 /** Storage-level calls into a backend's norm kernels (undefined where it has none). */
 export interface NormKernelCalls {
+  /**
+   * RMSNorm forward on storage.
+   *
+   * @param x - The input [rows, dim].
+   * @param g - The scale [dim], or null.
+   * @param p - Sizes and eps.
+   * @returns y and the per-row rstd.
+   */
   rmsnormForward?(x: Storage, g: Storage | null, p: NormRowsParams): { y: Storage; rstd: Storage };
+  /**
+   * RMSNorm backward on storage.
+   *
+   * @param dy - The output gradient.
+   * @param x - The input.
+   * @param g - The scale, or null.
+   * @param rstd - The forward's per-row rstd.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   * @returns dx, and dg with a scale.
+   */
   rmsnormBackward?(
     dy: Storage,
     x: Storage,
@@ -33,12 +56,34 @@ export interface NormKernelCalls {
     rows: number,
     dim: number,
   ): { dx: Storage; dg: Storage | null };
+  /**
+   * LayerNorm forward on storage.
+   *
+   * @param x - The input [rows, dim].
+   * @param g - The scale [dim], or null.
+   * @param b - The shift [dim], or null.
+   * @param p - Sizes and eps.
+   * @returns y and the per-row mean and rstd.
+   */
   layernormForward?(
     x: Storage,
     g: Storage | null,
     b: Storage | null,
     p: NormRowsParams,
   ): { y: Storage; mean: Storage; rstd: Storage };
+  /**
+   * LayerNorm backward on storage.
+   *
+   * @param dy - The output gradient.
+   * @param x - The input.
+   * @param g - The scale, or null.
+   * @param mean - The forward's per-row mean.
+   * @param rstd - The forward's per-row rstd.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   * @param withBias - Whether to compute db.
+   * @returns dx, and dg and db where asked.
+   */
   layernormBackward?(
     dy: Storage,
     x: Storage,
@@ -51,6 +96,12 @@ export interface NormKernelCalls {
   ): { dx: Storage; dg: Storage | null; db: Storage | null };
 }
 
+/**
+ * The norm kernels a backend registered, callable on storages.
+ *
+ * @param b - The backend.
+ * @returns Its calls; a kernel it does not register is undefined.
+ */
 export function normCalls(b: Backend): NormKernelCalls {
   const calls: NormKernelCalls = {};
   const rf = storageKernel(rmsnormOp, b);
@@ -103,13 +154,28 @@ export function normCalls(b: Backend): NormKernelCalls {
 
 type Values = ArrayLike<number>;
 
+/** A reference norm forward: the output and the per-row statistics. */
 export interface NormRef {
+  /** the output */
   y: Float64Array;
+  /** per-row mean (0 for RMSNorm) */
   mean: Float64Array;
+  /** per-row 1 / sqrt(var + eps) */
   rstd: Float64Array;
 }
 
-/** LayerNorm (rms = false) or RMSNorm (rms = true) forward; g and b optional. */
+/**
+ * LayerNorm (rms = false) or RMSNorm (rms = true) forward; g and b optional.
+ *
+ * @param x - The input [rows, dim].
+ * @param g - The scale, or null.
+ * @param b - The shift, or null.
+ * @param rows - Number of rows.
+ * @param dim - Features per row.
+ * @param eps - Added under the square root.
+ * @param rms - RMSNorm (true) or LayerNorm (false).
+ * @returns y, mean, rstd in float64.
+ */
 export function normForwardRef(
   x: Values,
   g: Values | null,
@@ -141,6 +207,15 @@ export function normForwardRef(
 /**
  * Norm backward from the Jacobian of one row written out entry by entry: with xhat_j = (x_j - mu) rstd,
  * d xhat_j / d x_i = rstd (delta_ij - [!rms]/dim - xhat_i xhat_j / dim). `mag` is the same sum over absolute terms.
+ *
+ * @param dy - The output gradient.
+ * @param x - The input [rows, dim].
+ * @param g - The scale, or null.
+ * @param rows - Number of rows.
+ * @param dim - Features per row.
+ * @param eps - Added under the square root.
+ * @param rms - RMSNorm (true) or LayerNorm (false).
+ * @returns dx, dg, db and their error scales, in float64.
  */
 export function normBackwardRef(
   dy: Values,
@@ -192,7 +267,13 @@ export function normBackwardRef(
 
 /** One AdamW step (decoupled weight decay, bias-corrected moments), returning new param, m and v. */
 
-/** Registers the norm kernels' conformance section for one backend (tests skip where it has no such kernel). */
+/**
+ * Registers the norm kernels' conformance section for one backend (tests skip where it has no such kernel).
+ *
+ * @param name - The backend's name in the test titles.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Tolerances and skips (see ConformanceOptions).
+ */
 export function describeNormKernelConformance(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,

@@ -34,6 +34,7 @@ function defaultElementwise(): WasmElementwiseProvider | null {
 const BINARY_CODE = new Map<string, number>(BINARY_CODES.map((op, i) => [op, i]));
 const MODE = Object.fromEntries(BINARY_MODES.map((m, i) => [m, i])) as Record<(typeof BINARY_MODES)[number], number>;
 
+/** Options of CpuBackend. */
 export interface CpuBackendOptions {
   /**
    * run the registered op kernels (default true); false gives the composite-only backend that tests compare against
@@ -83,16 +84,21 @@ export interface CpuBackendOptions {
  * so a training loop that disposes its intermediates (tidy) allocates nothing after its first step.
  */
 export class CpuBackend implements Backend<CpuStorage> {
+  /** the Backend spec version this backend implements */
   readonly specificationVersion = 'v1' as const;
+  /** 'cpu', with '(composite)' when kernels are off and '(float64)' in float64 mode */
   readonly name: string;
+  /** true: `t.dataSync()` works */
   readonly synchronous = true;
   private readonly kernelsOn: boolean;
   private readonly kernelsOff: ReadonlySet<string>;
+  /** the matmul implementation in use */
   gemmProvider: GemmProvider;
   /** the SIMD elementwise kernels in use, or null (plain TS) */
   readonly elementwise: WasmElementwiseProvider | null;
   /** the wasm arena float32 tensors live in, or null (ordinary Float32Arrays) */
   readonly arena: WasmArena | null;
+  /** float32, or float64 (gradcheck's reference precision) */
   readonly precision: 'float32' | 'float64';
   private free = new Map<number, FloatArray[]>();
   private freeBytes = 0;
@@ -101,6 +107,15 @@ export class CpuBackend implements Backend<CpuStorage> {
   private readonly pooling: boolean;
   private readonly poolBytes: number;
 
+  /**
+   * @param opts - Kernels, matmul, SIMD, arena, threads, pooling, precision; the defaults are the fast engine.
+   *
+   * @example
+   * ```ts
+   * setBackend(new CpuBackend()); // WASM SIMD kernels where available, 2 matmul threads where there are 2 cores
+   * const reference = new CpuBackend({ kernels: false, precision: 'float64' }); // composites only, in float64
+   * ```
+   */
   constructor(opts: CpuBackendOptions = {}) {
     this.pooling = opts.pool ?? true;
     this.poolBytes = opts.poolBytes ?? 512 * 2 ** 20;
@@ -117,13 +132,20 @@ export class CpuBackend implements Backend<CpuStorage> {
     this.name = `cpu${opts.kernels === false ? '(composite)' : ''}${this.precision === 'float64' ? '(float64)' : ''}`;
   }
 
+  /** {@inheritDoc Backend.kernelEnabled} */
   kernelEnabled(opName: string): boolean {
     return this.kernelsOn && !this.kernelsOff.has(opName);
   }
 
   // ---- memory (also the API op kernels are written against) -------------------------------------------------------
 
-  /** A fresh storage of `size` floats (zeroed when asked): in the arena where it fits, else a pooled array. */
+  /**
+   * A fresh storage of `size` floats (zeroed when asked): in the arena where it fits, else a pooled array.
+   *
+   * @param size - Number of floats.
+   * @param zero - Zero the values (default false: contents undefined).
+   * @returns The storage.
+   */
   alloc(size: number, zero = false): CpuStorage {
     const arena = this.arena;
     if (arena) {
@@ -151,7 +173,12 @@ export class CpuBackend implements Backend<CpuStorage> {
     return new CpuStorage(data);
   }
 
-  /** this backend's arena when every storage lives in it (the wasm kernels' precondition), else null */
+  /**
+   * this backend's arena when every storage lives in it (the wasm kernels' precondition), else null
+   *
+   * @param ss - Storages.
+   * @returns The arena, or null.
+   */
   inArena(...ss: CpuStorage[]): WasmArena | null {
     const ar = this.arena;
     if (!ar) return null;
@@ -159,33 +186,48 @@ export class CpuBackend implements Backend<CpuStorage> {
     return ar;
   }
 
-  /** The values of a storage of this backend (a view: kernels write outputs through it). */
+  /**
+   * The values of a storage of this backend (a view: kernels write outputs through it).
+   *
+   * @param s - A storage of this backend.
+   * @returns Its values.
+   * @throws {@link TensorError} when the storage belongs to another backend.
+   */
   array(s: object): FloatArray {
     if (!(s instanceof CpuStorage))
       throw new TensorError('cpu', 'storage from another backend was passed to the CPU backend');
     return s.data;
   }
 
+  /** {@inheritDoc Backend.upload} */
   upload(values: Float32Array | Float64Array): CpuStorage {
     const s = this.alloc(values.length);
     s.data.set(values);
     return s;
   }
 
+  /** {@inheritDoc Backend.download} */
   async download(s: CpuStorage, size: number): Promise<Float32Array> {
     return this.downloadSync(s, size);
   }
 
+  /** {@inheritDoc Backend.downloadSync} */
   downloadSync(s: CpuStorage, size: number): Float32Array {
     const data = this.array(s);
     return data instanceof Float32Array ? data.slice(0, size) : Float32Array.from(data.subarray(0, size));
   }
 
-  /** A copy of the values at storage precision (Float64Array in float64 mode); for gradcheck. */
+  /**
+   * A copy of the values at storage precision (Float64Array in float64 mode); for gradcheck.
+   *
+   * @param s - A storage of this backend.
+   * @returns A copy of its values.
+   */
   readValues(s: object): FloatArray {
     return this.array(s).slice();
   }
 
+  /** {@inheritDoc Backend.dispose} */
   dispose(s: CpuStorage): void {
     const data = this.array(s);
     this.live--;
@@ -208,6 +250,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     this.freeBytes += data.byteLength;
   }
 
+  /** {@inheritDoc Backend.memory} */
   memory(): BackendMemory {
     return { buffers: this.live, bytes: this.liveBytes };
   }
@@ -220,12 +263,14 @@ export class CpuBackend implements Backend<CpuStorage> {
 
   // ---- primitives -----------------------------------------------------------------------------------------------
 
+  /** {@inheritDoc Backend.fill} */
   fill(size: number, value: number): CpuStorage {
     const s = this.alloc(size);
     s.data.fill(value);
     return s;
   }
 
+  /** {@inheritDoc Backend.unary} */
   unary(op: UnaryOp, x: CpuStorage, size: number): CpuStorage {
     const out = this.alloc(size);
     const xd = this.array(x);
@@ -251,6 +296,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.binary} */
   binary(
     op: BinaryOp,
     a: CpuStorage,
@@ -285,6 +331,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.reduce} */
   reduce(op: ReduceOp, x: CpuStorage, outer: number, len: number, inner: number): CpuStorage {
     const out = this.alloc(outer * inner);
     const xd = this.array(x);
@@ -299,6 +346,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.matmul} */
   matmul(a: CpuStorage, b: CpuStorage, p: MatmulParams): CpuStorage {
     const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
     const out = this.alloc(batch * M * N);
@@ -321,24 +369,28 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.permute} */
   permute(x: CpuStorage, shape: readonly number[], perm: readonly number[]): CpuStorage {
     const out = this.alloc(sizeOf(shape));
     permuteKernel(this.array(x), shape, perm, out.data);
     return out;
   }
 
+  /** {@inheritDoc Backend.slice} */
   slice(x: CpuStorage, shape: readonly number[], begin: readonly number[], size: readonly number[]): CpuStorage {
     const out = this.alloc(sizeOf(size));
     boxCopy(out.data, this.array(x), shape, begin, size, false);
     return out;
   }
 
+  /** {@inheritDoc Backend.pad} */
   pad(x: CpuStorage, shape: readonly number[], begin: readonly number[], outShape: readonly number[]): CpuStorage {
     const out = this.alloc(sizeOf(outShape), true);
     boxCopy(this.array(x), out.data, outShape, begin, shape, true);
     return out;
   }
 
+  /** {@inheritDoc Backend.concat} */
   concat(xs: readonly CpuStorage[], shapes: readonly (readonly number[])[], axis: number): CpuStorage {
     const total = shapes.reduce((acc, s) => acc + sizeOf(s), 0);
     const out = this.alloc(total);
@@ -351,6 +403,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.gather} */
   gather(table: CpuStorage, vocab: number, dim: number, indices: CpuStorage, n: number): CpuStorage {
     const out = this.alloc(n * dim);
     try {
@@ -362,6 +415,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.scatterAdd} */
   scatterAdd(src: CpuStorage, n: number, dim: number, indices: CpuStorage, vocab: number): CpuStorage {
     const out = this.alloc(vocab * dim);
     try {
@@ -373,6 +427,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     return out;
   }
 
+  /** {@inheritDoc Backend.adamwUpdate} */
   adamwUpdate(param: CpuStorage, grad: CpuStorage, m: CpuStorage, v: CpuStorage, size: number, p: AdamWParams): void {
     const [P, G, M, V] = [this.array(param), this.array(grad), this.array(m), this.array(v)];
     const ar = this.inArena(param, grad, m, v);
@@ -389,7 +444,14 @@ export class CpuBackend implements Backend<CpuStorage> {
     adamwKernel(P, G, M, V, size, p);
   }
 
-  /** an arena scratch block of n floats for the duration of fn (null: the arena is full, take the TS path) */
+  /**
+   * an arena scratch block of n floats for the duration of fn (null: the arena is full, take the TS path)
+   *
+   * @param ar - The arena.
+   * @param n - Number of floats.
+   * @param fn - Receives the block's address.
+   * @returns What fn returns, or null when the arena is full.
+   */
   scratch<T>(ar: WasmArena, n: number, fn: (ptr: number) => T): T | null {
     const b = ar.alloc(n);
     if (!b) return null;

@@ -7,10 +7,20 @@ import type { WasmArena } from './wasm/wasm-arena.js';
  * and 0 for an ordinary array).
  */
 export class CpuStorage {
+  /**
+   * @param data - The values.
+   * @param arena - The arena they live in, or null.
+   * @param ptr - Their byte address in the arena (-1 outside one).
+   * @param cap - The block's padded size in floats (0 outside an arena).
+   */
   constructor(
+    /** the values (a view into the arena's memory when `arena` is set) */
     readonly data: FloatArray,
+    /** the arena the values live in, or null */
     readonly arena: WasmArena | null = null,
+    /** byte address in the arena (-1 outside one) */
     readonly ptr = -1,
+    /** the block's padded size in floats (0 outside an arena) */
     readonly cap = 0,
   ) {}
 }

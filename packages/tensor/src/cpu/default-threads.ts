@@ -1,4 +1,8 @@
-/** TINYFORMER_CPU_THREADS if set to 1 or 2, else 2 where the host has at least 2 cores, else 1 */
+/**
+ * TINYFORMER_CPU_THREADS if set to 1 or 2, else 2 where the host has at least 2 cores, else 1
+ *
+ * @returns 1 or 2.
+ */
 export function defaultThreads(): 1 | 2 {
   const proc = (
     globalThis as { process?: { env?: Record<string, string | undefined>; getBuiltinModule?: (id: string) => unknown } }

@@ -8,6 +8,14 @@ import { type DType, Tensor } from '../tensor.js';
 /** Anything an op accepts where a tensor goes: numbers become scalars on the other operand's backend. */
 export type TensorLike = Tensor | number;
 
+/**
+ * The backend an op on these inputs runs on: that of its tensor inputs, or the default backend when there are none.
+ *
+ * @param op - The op's name, for errors.
+ * @param ts - The inputs (numbers are ignored).
+ * @returns The backend.
+ * @throws {@link TensorError} when an input was disposed or the inputs live on different backends.
+ */
 export function backendOf(op: string, ...ts: TensorLike[]): Backend {
   let b: Backend | null = null;
   for (const t of ts) {

@@ -3,6 +3,7 @@ import { broadcastShapes, formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, composite, record, requireFloat, wrap } from './internal.js';
 
+/** Options of matmul: read either operand's last two dims transposed (no copy). */
 export interface MatmulOptions {
   /** use a's last two dims transposed */
   transA?: boolean;
@@ -13,6 +14,18 @@ export interface MatmulOptions {
 /**
  * Batched matrix product over the last two dims: [..., M, K] x [..., K, N] -> [..., M, N]. Leading (batch) dims
  * broadcast; a rank-2 operand is shared across the batch without a copy.
+ *
+ * @param a - [..., M, K] (or [..., K, M] with transA).
+ * @param b - [..., K, N] (or [..., N, K] with transB).
+ * @param opts - transA, transB.
+ * @returns [..., M, N].
+ * @throws {@link ShapeError} when an operand has rank < 2, the inner dims differ or the batch dims do not broadcast.
+ * @throws {@link TensorError} when an operand is not float32.
+ *
+ * @example
+ * ```ts
+ * const y = matmul(x, w, { transB: true }); // x: (B*T, C), w: (V, C) -> (B*T, V)
+ * ```
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const op = 'matmul';

@@ -5,7 +5,14 @@ import { full } from './creation.js';
 import { add } from './elementwise.js';
 import { backendOf, composite, record, wrap } from './internal.js';
 
-/** Same data under a new shape (no copy; one dim may be -1 and is inferred). */
+/**
+ * Same data under a new shape (no copy; one dim may be -1 and is inferred).
+ *
+ * @param x - The input.
+ * @param shape - The new shape, with the same number of elements.
+ * @returns The view.
+ * @throws {@link ShapeError} when the sizes differ or more than one dim is -1.
+ */
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const op = 'reshape';
   backendOf(op, x);
@@ -31,7 +38,14 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return record(op, [x], out, { from: x.shape });
 }
 
-/** Materialized permutation of the axes. */
+/**
+ * Materialized permutation of the axes.
+ *
+ * @param x - The input.
+ * @param perm - Output axis i is input axis perm[i].
+ * @returns The permuted copy.
+ * @throws {@link ShapeError} when perm is not a permutation of x's axes.
+ */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const op = 'permute';
   const backend = backendOf(op, x);
@@ -49,7 +63,14 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return record(op, [x], out, { perm: norm });
 }
 
-/** Swaps two axes (default: the last two), materialized. */
+/**
+ * Swaps two axes (default: the last two), materialized.
+ *
+ * @param x - The input.
+ * @param dim0 - An axis (default -2).
+ * @param dim1 - Another axis (default -1).
+ * @returns The transposed copy.
+ */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   if (x.rank < 2) throw new ShapeError('transpose', `needs rank >= 2, got ${formatShape(x.shape)}`);
   const a = normalizeAxis('transpose', dim0, x.rank);
@@ -60,7 +81,15 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, perm);
 }
 
-/** The box starting at `begin` with `size` (-1 = to the end), materialized. */
+/**
+ * The box starting at `begin` with `size` (-1 = to the end), materialized.
+ *
+ * @param x - The input.
+ * @param begin - The box's first index per axis.
+ * @param size - The box's size per axis (-1 or omitted: to the end).
+ * @returns The box's values.
+ * @throws {@link ShapeError} when the box does not fit in x.
+ */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   const op = 'slice';
   const backend = backendOf(op, x);
@@ -84,7 +113,14 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return record(op, [x], out, { begin: b, inShape: x.shape });
 }
 
-/** Zero padding that places x at `begin` inside `outShape` (slice's adjoint). */
+/**
+ * Zero padding that places x at `begin` inside `outShape` (slice's adjoint).
+ *
+ * @param x - The input.
+ * @param begin - Where x goes, per axis.
+ * @param outShape - The output's shape.
+ * @returns The padded tensor.
+ */
 export function padTo(x: Tensor, begin: readonly number[], outShape: Shape): Tensor {
   const op = 'pad';
   const backend = backendOf(op, x);
@@ -100,7 +136,14 @@ export function padTo(x: Tensor, begin: readonly number[], outShape: Shape): Ten
   return record(op, [x], out, { begin });
 }
 
-/** Joins tensors along an axis; all other dims must agree. */
+/**
+ * Joins tensors along an axis; all other dims must agree.
+ *
+ * @param xs - The tensors.
+ * @param axis - The axis (default 0).
+ * @returns The joined tensor.
+ * @throws {@link ShapeError} when the other dims differ.
+ */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'concat';
   if (xs.length === 0) throw new TensorError(op, 'needs at least one tensor');
@@ -128,7 +171,15 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return record(op, xs, out, { axis: ax, sizes: xs.map((t) => t.shape[ax]!) });
 }
 
-/** Splits along an axis into `sections` equal parts or parts of the given sizes. */
+/**
+ * Splits along an axis into `sections` equal parts or parts of the given sizes.
+ *
+ * @param x - The input.
+ * @param sections - A number of equal parts, or the parts' sizes.
+ * @param axis - The axis (default 0).
+ * @returns The parts.
+ * @throws {@link ShapeError} when the axis does not divide evenly or the sizes do not add up.
+ */
 export function split(x: Tensor, sections: number | readonly number[], axis = 0): Tensor[] {
   const op = 'split';
   const ax = normalizeAxis(op, axis, x.rank);
@@ -162,7 +213,14 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
   return parts;
 }
 
-/** Broadcasts to a larger shape (materialized, differentiable). */
+/**
+ * Broadcasts to a larger shape (materialized, differentiable).
+ *
+ * @param x - The input.
+ * @param shape - The target shape.
+ * @returns The broadcast copy.
+ * @throws {@link ShapeError} when x does not broadcast to shape.
+ */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const target = broadcastShapes('broadcastTo', x.shape, shape);
   if (!sameShape(target, shape)) {
@@ -172,6 +230,13 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   return composite([x], () => add(x, full(shape, 0, { backend: x.backend })));
 }
 
+/**
+ * Inserts an axis of length 1.
+ *
+ * @param x - The input.
+ * @param axis - Where the new axis goes (negative counts from the end of the result).
+ * @returns The view.
+ */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
   const ax = normalizeAxis('unsqueeze', axis, x.rank + 1);
   const shape = [...x.shape];
@@ -179,6 +244,14 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   return reshape(x, shape);
 }
 
+/**
+ * Removes axes of length 1.
+ *
+ * @param x - The input.
+ * @param axis - The axis to remove (default: every axis of length 1).
+ * @returns The view.
+ * @throws {@link ShapeError} when the given axis does not have length 1.
+ */
 export function squeeze(x: Tensor, axis?: number): Tensor {
   if (axis === undefined)
     return reshape(

@@ -8,6 +8,7 @@ import { add, div, exp, log, mul, sub } from './elementwise.js';
 import { backendOf, composite, record, requireFloat, requireRank, wrap } from './internal.js';
 import { max, sum } from './reduce.js';
 
+/** Options of softmax and logSoftmax. */
 export interface SoftmaxOptions {
   /**
    * Causal attention mask over the last two dims [..., Tq, Tk]: query i (at absolute position i + Tk - Tq)
@@ -18,10 +19,22 @@ export interface SoftmaxOptions {
 
 /** softmax's attributes: log-softmax or softmax, causal mask or none */
 export interface SoftmaxAttrs {
+  /** log-softmax instead of softmax */
   log: boolean;
+  /** apply the causal mask */
   causal: boolean;
 }
 
+/**
+ * The kernel layout of a softmax over x's last axis.
+ *
+ * @param op - The op's name, for errors.
+ * @param x - The input.
+ * @param causal - Apply the causal mask.
+ * @param log - Log-softmax.
+ * @returns Rows, columns, log, causal query length.
+ * @throws {@link ShapeError} when x's rank is too small, or (causal) there are more queries than keys.
+ */
 export function softmaxParams(op: string, x: Tensor, causal: boolean, log: boolean): SoftmaxParams {
   requireRank(op, x, causal ? 2 : 1);
   const cols = x.shape[x.rank - 1]!;
@@ -32,12 +45,24 @@ export function softmaxParams(op: string, x: Tensor, causal: boolean, log: boole
   return { rows: cols === 0 ? 0 : x.size / cols, cols, log, causalQueryLen: tq };
 }
 
-/** A tensor that shares x's values but is cut from the autograd graph. */
+/**
+ * A tensor that shares x's values but is cut from the autograd graph.
+ *
+ * @param x - The tensor.
+ * @returns A view of x with no gradient.
+ */
 export function detach(x: Tensor): Tensor {
   return x.view(x.shape);
 }
 
-/** The additive causal mask [Tq, Tk]: 0 where allowed, -Infinity where masked. */
+/**
+ * The additive causal mask [Tq, Tk]: 0 where allowed, -Infinity where masked.
+ *
+ * @param tq - Number of queries.
+ * @param tk - Number of keys.
+ * @param x - A tensor on the backend to create the mask on.
+ * @returns The mask.
+ */
 export function causalMask(tq: number, tk: number, x: Tensor): Tensor {
   const m = new Float32Array(tq * tk);
   for (let i = 0; i < tq; i++) for (let j = i + tk - tq + 1; j < tk; j++) m[i * tk + j] = Number.NEGATIVE_INFINITY;
@@ -97,26 +122,59 @@ export const softmaxOp: Op<SoftmaxAttrs> = defineOp<SoftmaxAttrs>({
   cases: SOFTMAX_CASES,
 });
 
-/** Softmax over the last axis, optionally causal (the backend's kernel where it has one). */
+/**
+ * Softmax over the last axis, optionally causal (the backend's kernel where it has one).
+ *
+ * @param x - The input.
+ * @param opts - causal.
+ * @returns The softmax of every row of the last axis.
+ * @throws {@link ShapeError} when causal and x has fewer than 2 axes or more queries than keys.
+ */
 export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   return softmaxOp.apply([x], { log: false, causal: opts.causal ?? false })[0]!;
 }
 
-/** Log-softmax over the last axis, optionally causal. */
+/**
+ * Log-softmax over the last axis, optionally causal.
+ *
+ * @param x - The input.
+ * @param opts - causal.
+ * @returns The log-softmax of every row of the last axis.
+ */
 export function logSoftmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   return softmaxOp.apply([x], { log: true, causal: opts.causal ?? false })[0]!;
 }
 
-/** The composite of primitives, for tests and for backends without the kernel. */
+/**
+ * The composite of primitives, for tests and for backends without the kernel.
+ *
+ * @param x - The input.
+ * @param opts - causal.
+ * @returns The softmax.
+ */
 export function softmaxComposite(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   return softmaxOp.applyComposite([x], { log: false, causal: opts.causal ?? false })[0]!;
 }
 
+/**
+ * Log-softmax as a composite of primitives (see softmaxComposite).
+ *
+ * @param x - The input.
+ * @param opts - causal.
+ * @returns The log-softmax.
+ */
 export function logSoftmaxComposite(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   return softmaxOp.applyComposite([x], { log: true, causal: opts.causal ?? false })[0]!;
 }
 
-/** dx for softmax/log-softmax given its output y and upstream dy (softmax's backward rule; not recorded). */
+/**
+ * dx for softmax/log-softmax given its output y and upstream dy (softmax's backward rule; not recorded).
+ *
+ * @param y - softmax's output.
+ * @param dy - The output gradient.
+ * @param attrs - log, causal.
+ * @returns The input gradient.
+ */
 export function softmaxBackward(y: Tensor, dy: Tensor, attrs: SoftmaxAttrs): Tensor {
   return softmaxBackwardOp.apply([y, dy], attrs)[0]!;
 }
@@ -126,7 +184,15 @@ function checkIndices(op: string, idx: Tensor, what: string): void {
     throw new TensorError(op, `${what} must be an int32 tensor, got ${idx.dtype} ${formatShape(idx.shape)}`);
 }
 
-/** Rows of table [V, D] picked by integer indices [...] -> [..., D] (embedding lookup). */
+/**
+ * Rows of table [V, D] picked by integer indices [...] -> [..., D] (embedding lookup).
+ *
+ * @param table - The table [V, D].
+ * @param indices - int32 indices in [0, V).
+ * @returns The rows, [...indices.shape, D].
+ * @throws {@link TensorError} when indices is not int32, table is not [V, D], or (the backend's check) an index
+ *   is outside [0, V).
+ */
 export function gather(table: Tensor, indices: Tensor): Tensor {
   const op = 'gather';
   const backend = backendOf(op, table, indices);
@@ -137,7 +203,14 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   return record(op, [table, indices], out, {});
 }
 
-/** gather's adjoint: sums rows of src [..., D] into a [vocab, D] table at the given indices. */
+/**
+ * gather's adjoint: sums rows of src [..., D] into a [vocab, D] table at the given indices.
+ *
+ * @param src - The rows [..., D].
+ * @param indices - int32 indices [...] in [0, vocab).
+ * @param vocab - Rows of the output.
+ * @returns The sums, [vocab, D].
+ */
 export function scatterAdd(src: Tensor, indices: Tensor, vocab: number): Tensor {
   const op = 'scatterAdd';
   const backend = backendOf(op, src, indices);
@@ -153,7 +226,13 @@ export function scatterAdd(src: Tensor, indices: Tensor, vocab: number): Tensor 
   return record(op, [src, indices], out, { vocab });
 }
 
-/** One-hot rows [..., depth] for integer indices (not differentiable). */
+/**
+ * One-hot rows [..., depth] for integer indices (not differentiable).
+ *
+ * @param indices - int32 indices.
+ * @param depth - Length of each one-hot row.
+ * @returns [...indices.shape, depth] of 0 and 1.
+ */
 export function oneHot(indices: Tensor, depth: number): Tensor {
   const eye = new Float32Array(depth * depth);
   for (let i = 0; i < depth; i++) eye[i * depth + i] = 1;
@@ -233,12 +312,29 @@ export const crossEntropyOp: Op<null> = defineOp<null>({
   cases: CE_CASES,
 });
 
-/** Per-row negative log-likelihood [...] of integer targets under softmax(logits [..., V]). */
+/**
+ * Per-row negative log-likelihood [...] of integer targets under softmax(logits [..., V]).
+ *
+ * @param logits - [..., V] logits.
+ * @param targets - [...] int32 target ids.
+ * @returns The per-row losses.
+ */
 export function crossEntropyRows(logits: Tensor, targets: Tensor): Tensor {
   return crossEntropyOp.apply([logits, targets], null)[0]!;
 }
 
-/** Mean cross-entropy over all rows: the language-model loss. */
+/**
+ * Mean cross-entropy over all rows: the language-model loss.
+ *
+ * @param logits - [..., V] logits.
+ * @param targets - [...] int32 target ids.
+ * @returns A scalar: the mean per-row loss.
+ *
+ * @example
+ * ```ts
+ * const loss = crossEntropy(logits.reshape([-1, V]), targets.reshape([-1]));
+ * ```
+ */
 export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   return composite([logits, targets], () => {
     const rowsLoss = crossEntropyRows(logits, targets);
@@ -246,7 +342,14 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
   });
 }
 
-/** dlogits for per-row losses weighted by dLoss [rows] (cross-entropy's backward rule; not recorded). */
+/**
+ * dlogits for per-row losses weighted by dLoss [rows] (cross-entropy's backward rule; not recorded).
+ *
+ * @param logits - [rows, V] logits.
+ * @param targets - [rows] int32 target ids.
+ * @param dLoss - The loss gradient per row.
+ * @returns The logits' gradient.
+ */
 export function crossEntropyBackward(logits: Tensor, targets: Tensor, dLoss: Tensor): Tensor {
   return crossEntropyBackwardOp.apply([logits, targets, dLoss], null)[0]!;
 }

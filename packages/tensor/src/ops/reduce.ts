@@ -4,10 +4,13 @@ import type { Tensor } from '../tensor.js';
 import { mul } from './elementwise.js';
 import { backendOf, composite, record, wrap } from './internal.js';
 
+/** Options of the reductions. */
 export interface ReduceOptions {
+  /** keep the reduced axes with length 1 (default false: drop them) */
   keepDims?: boolean;
 }
 
+/** The axes to reduce: one, several, or (undefined) all; negative ones count from the end. */
 export type Axes = number | readonly number[] | undefined;
 
 function resolveAxes(op: string, x: Tensor, axes: Axes): number[] {
@@ -43,16 +46,41 @@ function reduceSteps(op: ReduceOp, x: Tensor, list: readonly number[], keepDims:
   return cur;
 }
 
-/** Sum over the given axes (all by default). */
+/**
+ * Sum over the given axes (all by default).
+ *
+ * @param x - The input.
+ * @param axes - The axes (default all).
+ * @param opts - keepDims.
+ * @returns The sums.
+ * @throws {@link ShapeError} when an axis is out of range.
+ */
 export function sum(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   return reduceAxes('sum', x, axes, opts.keepDims ?? false);
 }
 
-/** Max over the given axes (all by default); NaN wins. */
+/**
+ * Max over the given axes (all by default); NaN wins.
+ *
+ * @param x - The input.
+ * @param axes - The axes (default all).
+ * @param opts - keepDims.
+ * @returns The maxima.
+ * @throws {@link ShapeError} when an axis is out of range.
+ */
 export function max(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   return reduceAxes('max', x, axes, opts.keepDims ?? false);
 }
 
+/**
+ * Mean over the given axes (all by default).
+ *
+ * @param x - The input.
+ * @param axes - The axes (default all).
+ * @param opts - keepDims.
+ * @returns The means.
+ * @throws {@link ShapeError} when an axis is out of range.
+ */
 export function mean(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   const list = resolveAxes('mean', x, axes);
   let count = 1;

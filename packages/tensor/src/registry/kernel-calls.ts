@@ -12,10 +12,43 @@ import { type Op, registeredOps } from './op.js';
  */
 
 export interface KernelCalls {
+  /**
+   * @param x - The input rows.
+   * @param p - The layout.
+   * @returns The softmax (or log-softmax) of each row.
+   */
   softmax?(x: Storage, p: SoftmaxParams): Storage;
+  /**
+   * @param y - The forward's output.
+   * @param dy - The output gradient.
+   * @param p - The layout.
+   * @returns The input gradient.
+   */
   softmaxBackward?(y: Storage, dy: Storage, p: SoftmaxParams): Storage;
+  /**
+   * @param logits - [rows, vocab] logits.
+   * @param targets - rows target ids.
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   * @returns The per-row losses.
+   */
   crossEntropy?(logits: Storage, targets: Storage, rows: number, vocab: number): Storage;
+  /**
+   * @param logits - [rows, vocab] logits.
+   * @param targets - rows target ids.
+   * @param dLoss - The loss gradient.
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   * @returns The logits' gradient.
+   */
   crossEntropyBackward?(logits: Storage, targets: Storage, dLoss: Storage, rows: number, vocab: number): Storage;
+  /**
+   * @param op - The unary op.
+   * @param x - Its input.
+   * @param y - The multiplier.
+   * @param size - Number of values.
+   * @returns op(x) * y.
+   */
   unaryMul?(op: UnaryOp, x: Storage, y: Storage, size: number): Storage;
 }
 
@@ -28,6 +61,12 @@ export type StorageKernel<A> = (inputs: readonly StorageInput[], attrs: A) => St
 /**
  * The kernel of `op` (an op, or the name of one defined in this process) on backend b, called on storages; undefined
  * when b has none. For conformance suites and kernel benchmarks, which work below tensors.
+ *
+ * The kernel a backend registered for an op, callable on storages (for kernel tests).
+ *
+ * @param op - The op, or its name.
+ * @param b - The backend.
+ * @returns The call, or undefined where the backend has no kernel for the op.
  */
 export function storageKernel<A>(op: Op<A> | string, b: Backend): StorageKernel<A> | undefined {
   const found = typeof op === 'string' ? (registeredOps().find((o) => o.name === op) as Op<A> | undefined) : op;
@@ -46,7 +85,14 @@ export function storageKernel<A>(op: Op<A> | string, b: Backend): StorageKernel<
 const softmaxShape = (p: SoftmaxParams) =>
   p.causalQueryLen > 0 ? [p.rows / p.causalQueryLen, p.causalQueryLen, p.cols] : [p.rows, p.cols];
 
-/** Storage-level calls into backend b's kernels of the ops this package owns (see KernelCalls). */
+/**
+ * Storage-level calls into backend b's kernels of the ops this package owns (see KernelCalls).
+ *
+ * This package's kernels on a backend, callable on storages.
+ *
+ * @param b - The backend.
+ * @returns Its calls; a kernel it does not register is undefined.
+ */
 export function kernelCalls(b: Backend): KernelCalls {
   const calls: KernelCalls = {};
   const sm = storageKernel(softmaxOp, b);

@@ -10,14 +10,23 @@ type NoAttrs = Record<string, never>;
  * a compile error.
  */
 export interface PrimitiveAttrs extends Record<BinaryOp | UnaryOp, NoAttrs>, Record<ReduceOp, { axis: number }> {
+  /** which operands were read transposed */
   matmul: { transA: boolean; transB: boolean };
+  /** the input's shape */
   reshape: { from: readonly number[] };
+  /** the axis order */
   permute: { perm: readonly number[] };
+  /** the box's start and the input's shape */
   slice: { begin: readonly number[]; inShape: readonly number[] };
+  /** where the input was placed */
   pad: { begin: readonly number[] };
+  /** the axis and each input's length along it */
   concat: { axis: number; sizes: readonly number[] };
+  /** nothing recorded */
   gather: NoAttrs;
+  /** rows in the output */
   scatterAdd: { vocab: number };
 }
 
+/** A primitive op's name. */
 export type PrimitiveName = keyof PrimitiveAttrs;

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 
-/** A shape of rank in [minRank, maxRank] with dims in [minDim, maxDim]. */
+/**
+ * A shape of rank in [minRank, maxRank] with dims in [minDim, maxDim].
+ *
+ * @param opts - Rank and dim bounds.
+ * @returns A fast-check arbitrary of shapes.
+ */
 export function shapeArb(opts: { minRank?: number; maxRank?: number; minDim?: number; maxDim?: number } = {}) {
   const { minRank = 0, maxRank = 4, minDim = 1, maxDim = 4 } = opts;
   return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
@@ -9,6 +14,10 @@ export function shapeArb(opts: { minRank?: number; maxRank?: number; minDim?: nu
 /**
  * Two shapes that broadcast together, and their broadcast shape: each is a suffix of a common shape with some dims
  * replaced by 1, so rank mismatch, size-1 dims and scalars all occur.
+ *
+ * @param maxRank - The largest rank (default 4).
+ * @param maxDim - The largest dim (default 4).
+ * @returns A fast-check arbitrary of { a, b, out } shapes.
  */
 export function broadcastPairArb(maxRank = 4, maxDim = 4) {
   const mask = fc.array(fc.boolean(), { minLength: maxRank, maxLength: maxRank });

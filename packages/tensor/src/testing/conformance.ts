@@ -43,6 +43,7 @@ import {
   unaryRef,
 } from './reference.js';
 
+/** Options of the conformance suites. */
 export interface ConformanceOptions {
   /** called once after the suite (e.g. to destroy a WebGPU device) */
   teardown?: (backend: Backend) => void | Promise<void>;
@@ -55,6 +56,7 @@ export interface ConformanceOptions {
   only?: 'kernels';
 }
 
+/** Every binary primitive, for the suites to loop over. */
 export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'gt'];
 
 /**
@@ -65,19 +67,42 @@ export class Harness {
   private readonly owned = new Set<Storage>();
   private readonly start: BackendMemory;
 
-  constructor(readonly backend: Backend) {
+  /** @param backend - The backend under test (its live-buffer count now is the baseline). */
+  constructor(
+    /** the backend under test */
+    readonly backend: Backend,
+  ) {
     this.start = backend.memory();
   }
 
+  /**
+   * Uploads values and tracks the storage.
+   *
+   * @param values - The values.
+   * @returns The storage.
+   */
   up(values: ArrayLike<number>): Storage {
     return this.own(this.backend.upload(values instanceof Float32Array ? values : Float32Array.from(values)));
   }
 
+  /**
+   * Tracks a storage a kernel returned.
+   *
+   * @param s - The storage (null is passed through).
+   * @returns s.
+   */
   own<T extends Storage | null>(s: T): T {
     if (s) this.owned.add(s);
     return s;
   }
 
+  /**
+   * Downloads values, checking their type and length.
+   *
+   * @param s - The storage.
+   * @param size - Number of values.
+   * @returns The values.
+   */
   async get(s: Storage, size: number): Promise<Float32Array> {
     const v = await this.backend.download(s, size);
     expect(v).toBeInstanceOf(Float32Array);
@@ -85,21 +110,32 @@ export class Harness {
     return v;
   }
 
+  /**
+   * Disposes a tracked storage now.
+   *
+   * @param s - The storage.
+   */
   free(s: Storage): void {
     this.owned.delete(s);
     this.backend.dispose(s);
   }
 
-  /** Leaves a freed buffer of this size full of junk, so a pooling backend that forgets to zero its output fails. */
+  /**
+   * Leaves a freed buffer of this size full of junk, so a pooling backend that forgets to zero its output fails.
+   *
+   * @param size - Number of floats.
+   */
   dirty(size: number): void {
     this.backend.dispose(this.backend.fill(size, 1234.5));
   }
 
+  /** Disposes every tracked storage. */
   disposeAll(): void {
     for (const s of this.owned) this.backend.dispose(s);
     this.owned.clear();
   }
 
+  /** Asserts the backend's live buffers and bytes are back at the baseline. */
   expectBaseline(): void {
     const m = this.backend.memory();
     expect(m.buffers, 'live buffers after disposing everything the test created').toBe(this.start.buffers);
@@ -117,6 +153,11 @@ export type ConformanceRun = (
  * A conformance section for the kernels a package registers (norm, attention, ffn, a user's): the backend is made
  * once, each test gets a fresh harness and a seeded generator, and the live-buffer check runs after each test
  * that passed. `body` registers the tests with `run` and the tolerance multiplier.
+ *
+ * @param name - The section's title.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Tolerance, skips, teardown.
+ * @param body - Registers the tests.
  */
 export function describeKernelSuite(
   name: string,
@@ -145,7 +186,19 @@ export function describeKernelSuite(
   });
 }
 
-/** Registers the conformance suite for one backend. */
+/**
+ * Registers the conformance suite for one backend.
+ *
+ * @param name - The backend's name in the test titles.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Tolerance, skips, which sections.
+ *
+ * @example
+ * ```ts
+ * // my-backend.test.ts
+ * describeBackendConformance('my-backend', () => new MyBackend());
+ * ```
+ */
 export function describeBackendConformance(
   name: string,
   makeBackend: () => Backend | Promise<Backend>,

@@ -8,6 +8,7 @@ import { formatShape, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { randomFloats, randomInts } from './helpers.js';
 
+/** Options of describeOpConformance. */
 export interface OpConformanceOptions {
   /** only these ops (default: every op defined so far that has cases) */
   ops?: readonly string[];
@@ -58,6 +59,10 @@ function expectNear(got: Float64Array, ref: Float64Array, tol: number, label: st
  * cases the op definition carries: forward outputs, then the backward rule on the kernel's saved tensors against
  * the rule on the composite's. An op without a kernel for this backend is skipped with a message. Works for any
  * op, including ones a user defines outside the core packages.
+ *
+ * @param name - The backend's name in the test titles.
+ * @param makeBackend - Creates the backend under test.
+ * @param opts - Which ops, tolerance, teardown.
  */
 export function describeOpConformance(
   name: string,

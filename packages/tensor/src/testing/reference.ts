@@ -12,6 +12,13 @@ type Values = ArrayLike<number>;
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 
+/**
+ * One unary op on one value, by its definition.
+ *
+ * @param op - The op.
+ * @param v - The value.
+ * @returns op(v) in float64.
+ */
 export function unaryRef(op: UnaryOp, v: number): number {
   switch (op) {
     case 'neg':
@@ -58,6 +65,12 @@ function sigmoid(v: number): number {
   return 1 / (1 + Math.exp(-v));
 }
 
+/**
+ * A binary op as a function of two numbers.
+ *
+ * @param op - The op.
+ * @returns The function (eq and gt give 1 or 0).
+ */
 export function binaryFnRef(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
     case 'add':
@@ -94,7 +107,16 @@ function broadcastIndex(flat: number, outShape: readonly number[], shape: readon
   return idx;
 }
 
-/** NumPy broadcasting of any two-argument function, element by element. */
+/**
+ * NumPy broadcasting of any two-argument function, element by element.
+ *
+ * @param f - The function.
+ * @param a - The first operand's values.
+ * @param aShape - Its shape.
+ * @param b - The second operand's values.
+ * @param bShape - Its shape.
+ * @returns The broadcast result.
+ */
 export function broadcastRef(
   f: (a: number, b: number) => number,
   a: Values,
@@ -109,7 +131,16 @@ export function broadcastRef(
   return { values, shape };
 }
 
-/** x viewed as [outer, len, inner], reduced over len. */
+/**
+ * x viewed as [outer, len, inner], reduced over len.
+ *
+ * @param op - sum or max.
+ * @param x - The values.
+ * @param outer - Product of the axes before the reduced one.
+ * @param len - Length of the reduced axis.
+ * @param inner - Product of the axes after it.
+ * @returns The result and its error scale.
+ */
 export function reduceRef(
   op: ReduceOp,
   x: Values,
@@ -135,7 +166,14 @@ export function reduceRef(
   return { values, mag };
 }
 
-/** Triple-loop batched matmul following MatmulParams literally. */
+/**
+ * Triple-loop batched matmul following MatmulParams literally.
+ *
+ * @param a - A's values.
+ * @param b - B's values.
+ * @param p - Sizes, transposes and batch strides.
+ * @returns C and its error scale (sum |a||b|).
+ */
 export function matmulRef(a: Values, b: Values, p: MatmulParams): { values: Float64Array; mag: Float64Array } {
   const { batch, M, K, N, transA, transB, aBatchStride, bBatchStride } = p;
   const values = new Float64Array(batch * M * N);
@@ -174,7 +212,14 @@ function ravel(idx: readonly number[], shape: readonly number[]): number {
   return flat;
 }
 
-/** out[i_0..] = x[i_perm...]: output dim d is input dim perm[d]. */
+/**
+ * out[i_0..] = x[i_perm...]: output dim d is input dim perm[d].
+ *
+ * @param x - The values.
+ * @param shape - Their shape.
+ * @param perm - The axis order.
+ * @returns The permuted values.
+ */
 export function permuteRef(x: Values, shape: readonly number[], perm: readonly number[]): Float64Array {
   const outShape = perm.map((p) => shape[p]!);
   const out = new Float64Array(sizeOf(shape));
@@ -189,6 +234,15 @@ export function permuteRef(x: Values, shape: readonly number[], perm: readonly n
   return out;
 }
 
+/**
+ * The box [begin, begin + size) of x, by its definition.
+ *
+ * @param x - The values.
+ * @param shape - Their shape.
+ * @param begin - The box's first index per axis.
+ * @param size - The box's size per axis.
+ * @returns The box's values.
+ */
 export function sliceRef(
   x: Values,
   shape: readonly number[],
@@ -203,6 +257,15 @@ export function sliceRef(
   return out;
 }
 
+/**
+ * x placed at `begin` inside zeros of `outShape`, by its definition.
+ *
+ * @param x - The values.
+ * @param shape - Their shape.
+ * @param begin - Where x goes.
+ * @param outShape - The output's shape.
+ * @returns The padded values.
+ */
 export function padRef(
   x: Values,
   shape: readonly number[],
@@ -217,6 +280,14 @@ export function padRef(
   return out;
 }
 
+/**
+ * Tensors joined along an axis, by its definition.
+ *
+ * @param xs - The values of each tensor.
+ * @param shapes - Their shapes.
+ * @param axis - The axis.
+ * @returns The joined values.
+ */
 export function concatRef(xs: readonly Values[], shapes: readonly (readonly number[])[], axis: number): Float64Array {
   const outShape = [...shapes[0]!];
   outShape[axis] = shapes.reduce((acc, s) => acc + s[axis]!, 0);
@@ -234,6 +305,14 @@ export function concatRef(xs: readonly Values[], shapes: readonly (readonly numb
   return out;
 }
 
+/**
+ * Rows of a table picked by indices, by its definition.
+ *
+ * @param table - The table [vocab, dim].
+ * @param dim - Row width.
+ * @param indices - The row indices.
+ * @returns The rows, [n, dim].
+ */
 export function gatherRef(table: Values, dim: number, indices: Values): Float64Array {
   const out = new Float64Array(indices.length * dim);
   for (let i = 0; i < indices.length; i++)
@@ -241,6 +320,15 @@ export function gatherRef(table: Values, dim: number, indices: Values): Float64A
   return out;
 }
 
+/**
+ * gather's adjoint, by its definition.
+ *
+ * @param src - The rows [n, dim].
+ * @param dim - Row width.
+ * @param indices - The row indices.
+ * @param vocab - Rows of the output.
+ * @returns The sums, their error scale, and how many rows went into each element.
+ */
 export function scatterAddRef(
   src: Values,
   dim: number,
@@ -261,13 +349,25 @@ export function scatterAddRef(
   return { values, mag, count };
 }
 
-/** Number of keys row r may attend to under SoftmaxParams' causal rule (cols when unmasked). */
+/**
+ * Number of keys row r may attend to under SoftmaxParams' causal rule (cols when unmasked).
+ *
+ * @param r - A row.
+ * @param p - The softmax layout.
+ * @returns The number of keys.
+ */
 export function allowedKeys(r: number, p: SoftmaxParams): number {
   if (p.causalQueryLen === 0) return p.cols;
   return Math.min(p.cols, (r % p.causalQueryLen) + (p.cols - p.causalQueryLen) + 1);
 }
 
-/** Softmax or log-softmax per row; masked entries are 0 or -Infinity. */
+/**
+ * Softmax or log-softmax per row; masked entries are 0 or -Infinity.
+ *
+ * @param x - The values.
+ * @param p - The layout.
+ * @returns The softmax (or log-softmax) of each row.
+ */
 export function softmaxRef(x: Values, p: SoftmaxParams): Float64Array {
   const out = new Float64Array(p.rows * p.cols);
   for (let r = 0; r < p.rows; r++) {
@@ -292,6 +392,11 @@ export function softmaxRef(x: Values, p: SoftmaxParams): Float64Array {
 /**
  * Vector-Jacobian product of softmax / log-softmax at output y, from the Jacobian written out entry by entry
  * (dy_i/dx_j = y_i (delta_ij - y_j), or delta_ij - softmax_j for log), restricted to the unmasked keys.
+ *
+ * @param y - softmax's output.
+ * @param dy - The output gradient.
+ * @param p - The layout.
+ * @returns The input gradient and its error scale.
  */
 export function softmaxBackwardRef(
   y: Values,
@@ -319,7 +424,15 @@ export function softmaxBackwardRef(
   return { values, mag };
 }
 
-/** Per-row loss logsumexp(x) - x[t] and the per-row magnitude scale (|lse| + |x[t]| + max|x|). */
+/**
+ * Per-row loss logsumexp(x) - x[t] and the per-row magnitude scale (|lse| + |x[t]| + max|x|).
+ *
+ * @param logits - [rows, vocab] logits.
+ * @param targets - The target ids.
+ * @param rows - Number of rows.
+ * @param vocab - Row length.
+ * @returns The per-row losses and their error scale.
+ */
 export function crossEntropyRef(
   logits: Values,
   targets: Values,
@@ -339,6 +452,16 @@ export function crossEntropyRef(
   return { values, mag };
 }
 
+/**
+ * dlogits[r] = dLoss[r] (softmax(logits[r]) - onehot(t[r])), by its definition.
+ *
+ * @param logits - [rows, vocab] logits.
+ * @param targets - The target ids.
+ * @param dLoss - The loss gradient per row.
+ * @param rows - Number of rows.
+ * @param vocab - Row length.
+ * @returns The logits' gradient.
+ */
 export function crossEntropyBackwardRef(
   logits: Values,
   targets: Values,
@@ -356,6 +479,16 @@ export function crossEntropyBackwardRef(
   return out;
 }
 
+/**
+ * One AdamW step (decoupled weight decay, bias-corrected moments), by its definition.
+ *
+ * @param param - The parameter.
+ * @param grad - Its gradient.
+ * @param m - The first moment.
+ * @param v - The second moment.
+ * @param h - The step's hyperparameters.
+ * @returns The new parameter and moments, and the update applied.
+ */
 export function adamwRef(
   param: Values,
   grad: Values,

@@ -41,9 +41,11 @@ export function blockFloats(n: number): number {
 export class WasmArena {
   /** the kernel module's exports (GEMM, SIMD elementwise, softmax, norm, AdamW, RoPE and head kernels) */
   readonly wasm: KernelExports;
+  /** the GEMM on arena addresses */
   readonly gemm: GemmCore;
   /** the GemmProvider face: works on arena views in place and copies other Float32Arrays in */
   readonly gemmProvider: ArenaGemmProvider;
+  /** alloc() returns null past this many bytes */
   readonly limitBytes: number;
   private readonly memory: WasmMemory;
   private buf: ArrayBufferLike;
@@ -52,6 +54,10 @@ export class WasmArena {
   private top: number;
   private freeBytes = 0;
 
+  /**
+   * @param opts - GEMM threads (2 starts a worker; default 1), the byte limit (default 2 GiB).
+   * @throws Error when WebAssembly SIMD or shared memory is unavailable.
+   */
   constructor(opts: { threads?: 1 | 2; limitBytes?: number } = {}) {
     const api = wasmApi;
     if (!api || !wasmSimdSupported() || typeof SharedArrayBuffer !== 'function') {
@@ -83,6 +89,9 @@ export class WasmArena {
   /**
    * A block for n floats: a view of exactly n floats, its byte address and its padded size in floats; `fresh` blocks
    * come from never-used memory (zeros). Null when the arena would pass its limit.
+   *
+   * @param n - Number of floats.
+   * @returns The block, or null.
    */
   alloc(n: number): { data: Float32Array; ptr: number; cap: number; fresh: boolean } | null {
     const cap = blockFloats(n);
@@ -101,7 +110,12 @@ export class WasmArena {
     return { data: new Float32Array(this.buf, ptr, n), ptr, cap, fresh };
   }
 
-  /** returns a block (its address and padded size from alloc) to the free list */
+  /**
+   * returns a block (its address and padded size from alloc) to the free list
+   *
+   * @param ptr - The block's byte address.
+   * @param cap - Its padded size in floats.
+   */
   release(ptr: number, cap: number): void {
     let list = this.free.get(cap);
     if (!list) {
@@ -112,12 +126,23 @@ export class WasmArena {
     this.freeBytes += cap * 4;
   }
 
-  /** the byte address of a view into this arena, or -1 for any other array */
+  /**
+   * the byte address of a view into this arena, or -1 for any other array
+   *
+   * @param a - An array.
+   * @returns The byte address, or -1.
+   */
   ptrOf(a: Float32Array): number {
     return this.buffers.has(a.buffer) ? a.byteOffset : -1;
   }
 
-  /** a view of n floats at a byte address (for scratch) */
+  /**
+   * a view of n floats at a byte address (for scratch)
+   *
+   * @param ptr - A byte address in the arena.
+   * @param n - Number of floats.
+   * @returns The view.
+   */
   view(ptr: number, n: number): Float32Array {
     return new Float32Array(this.buf, ptr, n);
   }

@@ -16,9 +16,21 @@ import { type KernelExports, kernelModule, type WasmApi, wasmApi, wasmSimdSuppor
 export interface WasmElementwiseProvider {
   /** e.g. 'wasm-simd' */
   readonly name: string;
-  /** true when `op` has a wasm kernel */
+  /**
+   * true when `op` has a wasm kernel
+   *
+   * @param op - A unary op.
+   * @returns Whether it has a wasm kernel.
+   */
   supports(op: UnaryOp): boolean;
-  /** out[0:n] = op(x[0:n]) for a supported op; out may be x */
+  /**
+   * out[0:n] = op(x[0:n]) for a supported op; out may be x
+   *
+   * @param op - A supported op.
+   * @param x - The input.
+   * @param out - The output (may be x).
+   * @param n - Number of values.
+   */
   unary(op: UnaryOp, x: Float32Array, out: Float32Array, n: number): void;
 }
 
@@ -28,7 +40,11 @@ const COPY_WORTHY = ['exp', 'sigmoid', 'silu', 'siluGrad', 'gelu', 'geluGrad'];
 /** floats per call: x and out stay in L1 between the copy in, the kernel and the copy out */
 const CHUNK = 4096;
 
-/** Returns null where WASM SIMD is unavailable (callers keep the TS kernels). */
+/**
+ * Returns null where WASM SIMD is unavailable (callers keep the TS kernels).
+ *
+ * @returns The provider, or null.
+ */
 export function createWasmElementwise(): WasmElementwiseProvider | null {
   if (!wasmApi || !wasmSimdSupported()) return null;
   const api: WasmApi = wasmApi;

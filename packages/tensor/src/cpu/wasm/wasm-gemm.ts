@@ -13,17 +13,36 @@ import {
 } from './wasm-module.js';
 import { OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
+/** The WASM SIMD GEMM with its own linear memory (createWasmGemm). */
 export interface WasmGemmProvider extends GemmProvider {
   /** 1, or 2 when the worker thread was started */
   readonly threads: 1 | 2;
+  /**
+   * The whole batched matmul, operands copied in and out once.
+   *
+   * @param A - Every A operand.
+   * @param B - Every B operand.
+   * @param C - The output, batch x [M, N].
+   * @param p - Sizes, transposes and batch strides.
+   */
   batched(A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void;
-  /** bytes of wasm linear memory held (grows to the largest operands seen, never shrinks) */
+  /**
+   * bytes of wasm linear memory held (grows to the largest operands seen, never shrinks)
+   *
+   * @returns The bytes.
+   */
   memoryBytes(): number;
+  /**
+   * How the products were split between the threads.
+   *
+   * @returns The counters.
+   */
   threadStats(): WasmThreadStats;
   /** stops the worker thread (it is unref'd, so this is only needed to free it early); later calls use 1 thread */
   dispose(): void;
 }
 
+/** Options of createWasmGemm. */
 export interface WasmGemmOptions {
   /**
    * 1 (default) or 2: the main thread plus one persistent worker_thread over shared wasm memory, for products of at
@@ -37,11 +56,13 @@ export interface WasmGemmOptions {
   adaptive?: boolean;
 }
 
+/** How a two-thread GEMM split its products. */
 export interface WasmThreadStats {
   /** the worker has started and takes jobs */
   workerReady: boolean;
   /** products split between the threads, and how many of those the worker actually ran (else main ran both) */
   split: number;
+  /** products of those the worker ran */
   workerRan: number;
   /** products of at least 2 MFLOP run on one thread by the adaptive choice */
   single: number;
@@ -216,6 +237,9 @@ export function gemmEdgeCase(
  * operands are copied in per call (a few % of kernel time), which keeps tensors plain Float32Arrays. (The CPU
  * backend's default provider works on tensors that already live in wasm memory: see wasm-arena.ts.)
  * Returns null where WASM SIMD is unavailable, so callers fall back to the TS kernel.
+ *
+ * @param opts - Threads (2 starts a worker; default 1) and the adaptive thread choice.
+ * @returns The provider, or null.
  */
 export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | null {
   if (!wasmApi || !wasmSimdSupported()) return null;

@@ -30,9 +30,28 @@ export const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** The exports of the kernel module (wasm/gen-kernels.mjs + wasm/gen-elementwise.mjs); pointers are byte addresses. */
 export interface KernelExports {
+  /** @returns The first free, 64-byte aligned address after the static data. */
   heapBase(): number;
+  /** @returns The bytes of scratch gemm's `ws` needs. */
   workspaceBytes(): number;
+  /** @returns The GEMM's register tile: (MR << 8) | NR. */
   tileShape(): number;
+  /**
+   * C[M, N] (row stride ldc) = op(A) op(B).
+   *
+   * @param ws - Byte address of workspaceBytes() of scratch.
+   * @param a - Byte address of A (or of input a).
+   * @param lda - A's row stride, in floats.
+   * @param b - Byte address of B (or of input b).
+   * @param ldb - B's row stride, in floats.
+   * @param c - Byte address of C.
+   * @param ldc - C's row stride, in floats.
+   * @param M - Rows of C.
+   * @param K - The inner dimension.
+   * @param N - Columns of C.
+   * @param transA - 1: A is stored [K, M].
+   * @param transB - 1: B is stored [N, K].
+   */
   gemm(
     ws: number,
     a: number,
@@ -47,6 +66,22 @@ export interface KernelExports {
     transA: number,
     transB: number,
   ): void;
+  /**
+   * batch products with dense operands; C is batch x [M, N] contiguous.
+   *
+   * @param ws - Byte address of workspaceBytes() of scratch.
+   * @param a - Byte address of A (or of input a).
+   * @param aStride - Floats between consecutive A operands (0 = shared).
+   * @param b - Byte address of B (or of input b).
+   * @param bStride - Floats between consecutive B operands (0 = shared).
+   * @param c - Byte address of C.
+   * @param batch - Number of products.
+   * @param M - Rows of C.
+   * @param K - The inner dimension.
+   * @param N - Columns of C.
+   * @param transA - 1: A is stored [K, M].
+   * @param transB - 1: B is stored [N, K].
+   */
   gemmBatched(
     ws: number,
     a: number,
@@ -61,12 +96,78 @@ export interface KernelExports {
     transA: number,
     transB: number,
   ): void;
+  /**
+   * out[0:n] = op(x[0:n]).
+   *
+   * @param op - The op, by index (unary: in UNARY_OPS; binary: in add, sub, mul, div).
+   * @param x - Byte address of the input x.
+   * @param out - Byte address of the output.
+   * @param n - Number of values.
+   */
   unary(op: number, x: number, out: number, n: number): void;
+  /**
+   * out[0:n] = y[0:n] * op(x[0:n]).
+   *
+   * @param op - The op, by index (unary: in UNARY_OPS; binary: in add, sub, mul, div).
+   * @param x - Byte address of the input x.
+   * @param y - Byte address of y.
+   * @param out - Byte address of the output.
+   * @param n - Number of values.
+   */
   unaryMul(op: number, x: number, y: number, out: number, n: number): void;
+  /**
+   * SwiGLU's gate: out = silu(a) b.
+   *
+   * @param a - Byte address of A (or of input a).
+   * @param b - Byte address of B (or of input b).
+   * @param out - Byte address of the output.
+   * @param n - Number of values.
+   */
   swiglu(a: number, b: number, out: number, n: number): void;
+  /**
+   * SwiGLU backward: da and db from g.
+   *
+   * @param a - Byte address of A (or of input a).
+   * @param b - Byte address of B (or of input b).
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param da - Byte address of the output da.
+   * @param db - Byte address of the output db.
+   * @param n - Number of values.
+   */
   swigluBackward(a: number, b: number, g: number, da: number, db: number, n: number): void;
+  /**
+   * out[0:n] = a op b in one of five layouts.
+   *
+   * @param op - The op, by index (unary: in UNARY_OPS; binary: in add, sub, mul, div).
+   * @param mode - The layout, by index in same, scalarRight, rowRight, scalarLeft, rowLeft.
+   * @param a - Byte address of A (or of input a).
+   * @param b - Byte address of B (or of input b).
+   * @param out - Byte address of the output.
+   * @param n - Number of values.
+   * @param nb - Floats in the row operand (row layouts).
+   */
   binary(op: number, mode: number, a: number, b: number, out: number, n: number, nb: number): void;
+  /**
+   * Per-row cross-entropy.
+   *
+   * @param logits - Byte address of the [rows, vocab] logits.
+   * @param targets - Byte address of the targets (as floats).
+   * @param out - Byte address of the output.
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   */
   crossEntropy(logits: number, targets: number, out: number, rows: number, vocab: number): void;
+  /**
+   * dlogits[r] = dLoss[r] (softmax(logits[r]) - onehot(t[r])).
+   *
+   * @param logits - Byte address of the [rows, vocab] logits.
+   * @param targets - Byte address of the targets (as floats).
+   * @param dLoss - Byte address of the loss gradient.
+   * @param dn - Entries in dLoss: 1 or rows.
+   * @param out - Byte address of the output.
+   * @param rows - Number of rows.
+   * @param vocab - Row length.
+   */
   crossEntropyBackward(
     logits: number,
     targets: number,
@@ -76,10 +177,65 @@ export interface KernelExports {
     rows: number,
     vocab: number,
   ): void;
+  /**
+   * Sum over the middle axis of [outer, len, inner], accumulated in float64.
+   *
+   * @param x - Byte address of the input x.
+   * @param out - Byte address of the output.
+   * @param outer - Product of the axes before the reduced one.
+   * @param len - Length of the reduced axis.
+   * @param inner - Product of the axes after it.
+   * @param acc - Byte address of float64 scratch for the accumulation.
+   */
   reduceSum(x: number, out: number, outer: number, len: number, inner: number, acc: number): void;
+  /**
+   * Row softmax / log-softmax, optionally causal.
+   *
+   * @param x - Byte address of the input x.
+   * @param out - Byte address of the output.
+   * @param rows - Number of rows.
+   * @param cols - Values per row.
+   * @param tq - Queries of the causal mask (0 = no mask).
+   * @param log - 1: log-softmax.
+   */
   softmax(x: number, out: number, rows: number, cols: number, tq: number, log: number): void;
+  /**
+   * softmax's backward.
+   *
+   * @param y - Byte address of y.
+   * @param dy - Byte address of the output gradient.
+   * @param out - Byte address of the output.
+   * @param rows - Number of rows.
+   * @param cols - Values per row.
+   * @param tq - Queries of the causal mask (0 = no mask).
+   * @param log - 1: log-softmax.
+   */
   softmaxBackward(y: number, dy: number, out: number, rows: number, cols: number, tq: number, log: number): void;
+  /**
+   * RMSNorm rows.
+   *
+   * @param x - Byte address of the input x.
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param y - Byte address of y.
+   * @param rstd - Byte address of the per-row rstd.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   * @param eps - Added under the square root.
+   */
   rmsnormForward(x: number, g: number, y: number, rstd: number, rows: number, dim: number, eps: number): void;
+  /**
+   * RMSNorm backward.
+   *
+   * @param dy - Byte address of the output gradient.
+   * @param x - Byte address of the input x.
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param rstd - Byte address of the per-row rstd.
+   * @param dx - Byte address of the output dx.
+   * @param dg - Byte address of the output dg.
+   * @param acc - Byte address of float64 scratch for the accumulation.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   */
   rmsnormBackward(
     dy: number,
     x: number,
@@ -91,6 +247,19 @@ export interface KernelExports {
     rows: number,
     dim: number,
   ): void;
+  /**
+   * LayerNorm rows.
+   *
+   * @param x - Byte address of the input x.
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param b - Byte address of B (or of input b).
+   * @param y - Byte address of y.
+   * @param mean - Byte address of the per-row mean.
+   * @param rstd - Byte address of the per-row rstd.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   * @param eps - Added under the square root.
+   */
   layernormForward(
     x: number,
     g: number,
@@ -102,6 +271,21 @@ export interface KernelExports {
     dim: number,
     eps: number,
   ): void;
+  /**
+   * LayerNorm backward.
+   *
+   * @param dy - Byte address of the output gradient.
+   * @param x - Byte address of the input x.
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param mean - Byte address of the per-row mean.
+   * @param rstd - Byte address of the per-row rstd.
+   * @param dx - Byte address of the output dx.
+   * @param dg - Byte address of the output dg.
+   * @param db - Byte address of the output db.
+   * @param acc - Byte address of float64 scratch for the accumulation.
+   * @param rows - Number of rows.
+   * @param dim - Features per row.
+   */
   layernormBackward(
     dy: number,
     x: number,
@@ -115,6 +299,24 @@ export interface KernelExports {
     rows: number,
     dim: number,
   ): void;
+  /**
+   * In-place AdamW with decoupled decay (coefficients combined by the caller).
+   *
+   * @param p - Byte address of the parameter (updated in place).
+   * @param g - Byte address of the gradient g (norms: of the gain, 0 = none).
+   * @param m - Byte address of the first moment (updated in place).
+   * @param v - Byte address of the second moment (updated in place).
+   * @param n - Number of values.
+   * @param beta1 - First-moment decay.
+   * @param c1 - 1 - beta1.
+   * @param beta2 - Second-moment decay.
+   * @param c2 - 1 - beta2.
+   * @param stepSize - lr / (1 - beta1^step).
+   * @param invBc2 - 1 / (1 - beta2^step).
+   * @param eps - Added under the square root.
+   * @param decay - 1 - lr * weightDecay.
+   * @param gradScale - Multiplies the gradient first.
+   */
   adamw(
     p: number,
     g: number,
@@ -131,6 +333,20 @@ export interface KernelExports {
     decay: number,
     gradScale: number,
   ): void;
+  /**
+   * RoPE on x [rows, T, hd].
+   *
+   * @param x - Byte address of the input x.
+   * @param out - Byte address of the output.
+   * @param cos - Byte address of the cos table [positions, hd/2].
+   * @param sin - Byte address of the sin table.
+   * @param rows - Number of rows.
+   * @param T - Sequence length.
+   * @param hd - Head width.
+   * @param t0 - Table row of the first position.
+   * @param cs - Multiplies cos (the scale).
+   * @param ss - Multiplies sin (+-scale; the sign selects the inverse rotation).
+   */
   rope(
     x: number,
     out: number,
@@ -143,6 +359,19 @@ export interface KernelExports {
     cs: number,
     ss: number,
   ): void;
+  /**
+   * Part q of attention's head split and its inverse.
+   *
+   * @param packed - Byte address of the packed [B, T, P, H, hd] tensor.
+   * @param part - Byte address of part q, [B, H, T, hd].
+   * @param B - Batch size.
+   * @param T - Sequence length.
+   * @param H - Number of heads.
+   * @param hd - Head width.
+   * @param P - Parts packed per row.
+   * @param q - Which part.
+   * @param toHeads - 1: packed -> heads; 0: heads -> packed.
+   */
   heads(
     packed: number,
     part: number,
@@ -156,6 +385,11 @@ export interface KernelExports {
   ): void;
 }
 
+/**
+ * Whether this runtime validates WASM SIMD (the fast CPU kernels need it).
+ *
+ * @returns True where WASM SIMD is implemented.
+ */
 export function wasmSimdSupported(): boolean {
   try {
     return wasmApi?.validate(SIMD_PROBE) === true;
