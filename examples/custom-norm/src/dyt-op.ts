@@ -34,9 +34,9 @@ const columnSum = (t: Tensor) => sum(t.reshape([-1, t.shape[t.rank - 1]!]), 0);
 export const dytBackwardOp: Op<DytAttrs> = defineOp<DytAttrs>({
   name: 'dytBackward',
   shapes(inputs, { affine }) {
-    const [dy, ...rest] = inputs;
-    const dim = check('dytBackward', affine ? [...rest, rest[2]!] : rest, affine);
-    const x = rest[0]!;
+    const [dy, x, alpha, g] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
+    // the forward's checks on [x, alpha, g, b]: the backward gets no b, and g stands in for its [dim] shape
+    const dim = check('dytBackward', g ? [x, alpha, g, g] : [x, alpha], affine);
     if (dy!.size !== x.size) throw new TensorError('dytBackward', `dy ${dy!.describe()} must match x ${x.describe()}`);
     return { outputs: affine ? [x.shape, [1], [dim], [dim]] : [x.shape, [1]] };
   },
