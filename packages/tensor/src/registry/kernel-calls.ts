@@ -2,7 +2,7 @@ import type { Backend, SoftmaxParams, Storage, UnaryOp } from '../backend.js';
 import { unaryMulOp } from '../ops/elementwise.js';
 import { crossEntropyBackwardOp, crossEntropyOp, softmaxBackwardOp, softmaxOp } from '../ops/nn.js';
 import { type DType, Tensor } from '../tensor.js';
-import { type Op, registeredOps } from './op.js';
+import type { Op } from './op.js';
 
 /**
  * Storage-level access to registered op kernels, for conformance suites and kernel benchmarks: calls that run one
@@ -59,25 +59,22 @@ export type StorageInput = readonly [Storage, readonly number[], DType?];
 export type StorageKernel<A> = (inputs: readonly StorageInput[], attrs: A) => Storage[];
 
 /**
- * The kernel of `op` (an op, or the name of one defined in this process) on backend b, called on storages; undefined
- * when b has none. For conformance suites and kernel benchmarks, which work below tensors.
+ * The kernel of `op` on backend b, called on storages; undefined when b has none. For conformance suites and kernel
+ * benchmarks, which work below tensors.
  *
- * The kernel a backend registered for an op, callable on storages (for kernel tests).
- *
- * @param op - The op, or its name.
+ * @param op - The op.
  * @param b - The backend.
  * @returns The call, or undefined where the backend has no kernel for the op.
  */
-export function storageKernel<A>(op: Op<A> | string, b: Backend): StorageKernel<A> | undefined {
-  const found = typeof op === 'string' ? (registeredOps().find((o) => o.name === op) as Op<A> | undefined) : op;
-  const kernel = found?.kernelFor(b);
-  if (!found || !kernel) return undefined;
+export function storageKernel<A>(op: Op<A>, b: Backend): StorageKernel<A> | undefined {
+  const kernel = op.kernelFor(b);
+  if (!kernel) return undefined;
   return (inputs, attrs) => {
     // views over the caller's storages: never disposed here (the harness owns them)
     const ts = inputs.map(([s, shape, dtype]) => new Tensor(b, s, shape, dtype ?? 'float32'));
-    found.spec.shapes(ts, attrs);
+    op.spec.shapes(ts, attrs);
     const r = kernel(b, ts, attrs);
-    if (!r) throw new Error(`the '${b.name}' kernel of '${found.name}' declined the inputs`);
+    if (!r) throw new Error(`the '${b.name}' kernel of '${op.name}' declined the inputs`);
     return [...r.outputs, ...(r.saved ?? [])];
   };
 }
