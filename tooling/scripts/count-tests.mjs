@@ -21,7 +21,7 @@ let failed = 0;
 let skipped = 0;
 let missing = 0;
 let stale = 0;
-for (const group of ['packages', 'apps', 'examples']) {
+for (const group of ['packages', 'apps', 'examples', 'tooling']) {
   const base = join(root, group);
   if (!existsSync(base)) continue;
   for (const name of readdirSync(base)) {

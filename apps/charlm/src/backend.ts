@@ -36,6 +36,17 @@ export async function chooseBackend(
   prefer: BackendPreference,
   loadGpu: () => Promise<unknown> = () => import(GPU_PACKAGE),
 ): Promise<ChosenBackend> {
+  return withThreads(await choose(prefer, loadGpu));
+}
+
+/** A CPU backend's reason says how many GEMM threads really run (its worker starts asynchronously). */
+async function withThreads(chosen: ChosenBackend): Promise<ChosenBackend> {
+  if (!(chosen.backend instanceof CpuBackend)) return chosen;
+  await chosen.backend.whenThreadsReady();
+  return { ...chosen, reason: `${chosen.reason}, ${chosen.backend.describeThreads()}` };
+}
+
+async function choose(prefer: BackendPreference, loadGpu: () => Promise<unknown>): Promise<ChosenBackend> {
   if (prefer === 'cpu') return cpu('cpu (requested with --backend cpu)');
   let gpu: GpuModule;
   try {

@@ -18,6 +18,7 @@ import { BINARY_CODES, BINARY_MODES } from './wasm/kernels.gen.js';
 import { sharedArena, type WasmArena } from './wasm/wasm-arena.js';
 import { createWasmElementwise, type WasmElementwiseProvider } from './wasm/wasm-elementwise.js';
 import { defaultGemmProvider } from './wasm/wasm-gemm.js';
+import type { GemmThreadInfo } from './wasm/wasm-threads.js';
 import { keepsExact, wasmUnaryCode } from './wasm-unary-code.js';
 
 /** below this many elements the TS loop beats the call into wasm */
@@ -58,7 +59,9 @@ export interface CpuBackendOptions {
   arena?: boolean;
   /**
    * Threads of the arena's GEMM: 2 (the main thread and one persistent worker over the shared memory) where the
-   * host has 2+ cores and worker_threads, else 1. The split is per-shape adaptive: it keeps a running time of 1 and
+   * host has 2+ cores, else 1. The worker is a Node worker_thread, or in a browser a dedicated Worker (the page must
+   * be cross-origin isolated to share memory with it); it starts asynchronously, and `threadInfo()` says how many
+   * threads run and why not more. The split is per-shape adaptive: it keeps a running time of 1 and
    * 2 threads for each product shape and uses the faster, so when another process holds the second core it falls
    * back to 1 (measured on the 2-core dev VM: baby-GPT training 1.34-1.37x faster with a free core, 0.98x with a
    * busy one). Results are bit-identical either way (each output element is one thread's sum). The environment
@@ -106,6 +109,8 @@ export class CpuBackend implements Backend<CpuStorage> {
   private liveBytes = 0;
   private readonly pooling: boolean;
   private readonly poolBytes: number;
+  private readonly threadsWanted: 1 | 2;
+  private readonly noArenaWhy: string;
 
   /**
    * @param opts - Kernels, matmul, SIMD, arena, threads, pooling, precision; the defaults are the fast engine.
@@ -122,14 +127,64 @@ export class CpuBackend implements Backend<CpuStorage> {
     this.precision = opts.precision ?? 'float32';
     const simd = opts.simdElementwise !== false;
     this.elementwise = simd ? defaultElementwise() : null;
-    this.arena =
-      simd && opts.arena !== false && this.pooling && this.precision === 'float32'
-        ? sharedArena(opts.threads ?? defaultThreads())
-        : null;
+    this.threadsWanted = opts.threads ?? defaultThreads();
+    const arenaWanted = simd && opts.arena !== false && this.pooling && this.precision === 'float32';
+    this.arena = arenaWanted ? sharedArena(this.threadsWanted) : null;
+    this.noArenaWhy = arenaWanted
+      ? 'no wasm arena here (WebAssembly SIMD or shared wasm memory is missing)'
+      : 'the wasm arena is off (arena, pool, simdElementwise or precision options)';
     this.gemmProvider = opts.gemm ?? this.arena?.gemmProvider ?? defaultGemmProvider();
     this.kernelsOn = opts.kernels !== false;
     this.kernelsOff = new Set(opts.disableKernels ?? []);
     this.name = `cpu${opts.kernels === false ? '(composite)' : ''}${this.precision === 'float64' ? '(float64)' : ''}`;
+  }
+
+  /**
+   * How many GEMM threads run products now, and why not more: the worker of a 2-thread arena starts asynchronously
+   * (state 'starting'), and where it cannot run (no workers, a browser page without cross-origin isolation) the
+   * reason is in `why`. Await `whenThreadsReady()` to read the settled state.
+   *
+   * @returns Threads requested and running, the state, and why fewer run.
+   */
+  threadInfo(): GemmThreadInfo {
+    if (this.arena) return this.arena.gemm.threadInfo();
+    const requested = this.threadsWanted;
+    if (requested === 1) return { requested, running: 1, state: 'single', why: '' };
+    return { requested, running: 1, state: 'unavailable', why: this.noArenaWhy };
+  }
+
+  /**
+   * Waits until the GEMM worker has started or failed (at most `timeoutMs`), then returns `threadInfo()`.
+   *
+   * @param timeoutMs - Longest wait in milliseconds (default 10,000); 'starting' is returned after it.
+   * @returns The thread state once settled.
+   *
+   * @example
+   * ```ts
+   * const cpu = new CpuBackend();
+   * const t = await cpu.whenThreadsReady();
+   * console.log(cpu.describeThreads()); // '2 GEMM threads' or '1 GEMM thread (<why>)'
+   * ```
+   */
+  async whenThreadsReady(timeoutMs = 10_000): Promise<GemmThreadInfo> {
+    const until = Date.now() + timeoutMs;
+    let info = this.threadInfo();
+    while (info.state === 'starting' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+      info = this.threadInfo();
+    }
+    return info;
+  }
+
+  /**
+   * One line for logs and UIs: '2 GEMM threads', '1 GEMM thread', '1 GEMM thread (2 requested: <why>)'.
+   *
+   * @returns The description.
+   */
+  describeThreads(): string {
+    const t = this.threadInfo();
+    const n = `${t.running} GEMM thread${t.running === 1 ? '' : 's'}`;
+    return t.running < t.requested ? `${n} (${t.requested} requested: ${t.why})` : n;
   }
 
   /** {@inheritDoc Backend.kernelEnabled} */

@@ -247,6 +247,17 @@ describe.runIf(supported)('the wasm tensor arena', () => {
         for (let i = 0; i < M * N; i += 97) expect(Math.abs(c1[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
       }
     });
+
+    it('reports the threads it runs and why not more (the browser cases are in tooling/browser)', async () => {
+      expect(await b2.whenThreadsReady()).toEqual({ requested: 2, running: 2, state: 'running', why: '' });
+      expect(b2.describeThreads()).toBe('2 GEMM threads');
+      const b1 = new CpuBackend({ threads: 1 });
+      expect(b1.threadInfo()).toEqual({ requested: 1, running: 1, state: 'single', why: '' });
+      expect(b1.describeThreads()).toBe('1 GEMM thread');
+      const noArena = new CpuBackend({ threads: 2, arena: false });
+      expect(noArena.threadInfo()).toMatchObject({ requested: 2, running: 1, state: 'unavailable' });
+      expect(noArena.describeThreads()).toMatch(/^1 GEMM thread \(2 requested: the wasm arena is off/);
+    });
   });
 });
 

@@ -60,11 +60,16 @@ export class WasmArena {
    */
   constructor(opts: { threads?: 1 | 2; limitBytes?: number } = {}) {
     const api = wasmApi;
-    if (!api || !wasmSimdSupported() || typeof SharedArrayBuffer !== 'function') {
-      throw new Error('the wasm tensor arena needs WebAssembly SIMD and shared memory');
+    if (!api || !wasmSimdSupported()) throw new Error('the wasm tensor arena needs WebAssembly SIMD');
+    // Shared wasm memory can be created even where the SharedArrayBuffer constructor is hidden (a browser page
+    // without cross-origin isolation): only handing it to a Worker needs isolation, so try it rather than test for
+    // the constructor.
+    try {
+      this.memory = new api.Memory({ initial: 256, maximum: 65536, shared: true });
+    } catch (e) {
+      throw new Error(`the wasm tensor arena needs shared WebAssembly memory: ${(e as Error).message}`);
     }
     const module = kernelModule(api, true);
-    this.memory = new api.Memory({ initial: 256, maximum: 65536, shared: true });
     this.wasm = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
     this.buf = this.memory.buffer;
     this.buffers.add(this.buf);

@@ -11,7 +11,7 @@ import {
   wasmApi,
   wasmSimdSupported,
 } from './wasm-module.js';
-import { OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
+import { type GemmThreadInfo, OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
 /** The WASM SIMD GEMM with its own linear memory (createWasmGemm). */
 export interface WasmGemmProvider extends GemmProvider {
@@ -85,6 +85,8 @@ export interface GemmCore {
   /** batch products; operand strides in floats (0 = shared), C dense batch x [M, N] */
   productBatched(pa: number, pb: number, pc: number, p: MatmulParams): void;
   stats(): WasmThreadStats;
+  /** how many threads run products now, and why not more */
+  threadInfo(): GemmThreadInfo;
   dispose(): void;
 }
 
@@ -104,7 +106,18 @@ export function createGemmCore(
   const tile = exp.tileShape();
   const MR = tile >> 8;
   const NR = tile & 0xff;
-  const worker = workerWs !== null ? startGemmWorker(module, memory, workerWs) : null;
+  const started = workerWs !== null ? startGemmWorker(module, memory, workerWs) : null;
+  const worker = typeof started === 'string' ? null : started;
+  const threadInfo = (): GemmThreadInfo => {
+    if (workerWs === null) return { requested: 1, running: 1, state: 'single', why: '' };
+    if (typeof started === 'string' || started === null) {
+      return { requested: 2, running: 1, state: 'unavailable', why: started ?? 'no worker' };
+    }
+    const failure = started.failure;
+    if (failure !== null) return { requested: 2, running: 1, state: 'failed', why: failure };
+    if (!started.ready) return { requested: 2, running: 1, state: 'starting', why: 'the worker is starting' };
+    return { requested: 2, running: 2, state: 'running', why: '' };
+  };
   const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0 };
   const timing = new Map<string, { calls: number; t1: number; t2: number }>();
 
@@ -202,6 +215,7 @@ export function createGemmCore(
     product,
     productBatched,
     stats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
+    threadInfo,
     dispose: () => worker?.close(),
   };
 }

@@ -1,7 +1,10 @@
-// One persistent worker_thread that runs half of a GEMM over the shared wasm memory (docs/cpu-simd.md §3).
+// One persistent worker that runs half of a GEMM over the shared wasm memory (docs/cpu-simd.md §3): a Node
+// worker_thread, or in a browser a dedicated Worker started from a blob: URL (no worker file for a bundler to find,
+// so Vite, esbuild and webpack 5 need no configuration).
 // Jobs are posted through an Int32Array control block: args, then STATE = seq, then SEQ = seq + notify.
 // The worker claims a job with CAS(STATE, seq -> -seq); the main thread, once its own half is done, tries
 // CAS(STATE, seq -> 0) and, if the worker never woke up, runs the other half itself instead of waiting.
+// The worker starts asynchronously; until it reports READY the main thread runs every product alone.
 import type { Worker as NodeWorker } from 'node:worker_threads';
 
 const SEQ = 0;
@@ -22,39 +25,65 @@ const WORKER_SPIN_MS = 0.1;
 /** the main thread spins this long for the worker's half before it sleeps */
 const MAIN_SPIN_MS = 0.3;
 
-// CommonJS, evaluated by the worker (no file path to resolve from src/ or dist/)
-const WORKER_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { wasmModule, memory, ctlBuffer, ws } = workerData;
-const ctl = new Int32Array(ctlBuffer);
-const e = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports;
-Atomics.store(ctl, ${READY}, 1);
-let last = 0;
-for (;;) {
-  const spinUntil = performance.now() + ${WORKER_SPIN_MS};
-  let s;
-  while ((s = Atomics.load(ctl, ${SEQ})) === last) {
-    if (performance.now() > spinUntil) Atomics.wait(ctl, ${SEQ}, last);
-  }
-  last = s;
-  if (Atomics.compareExchange(ctl, ${STATE}, s, -s) !== s) continue;
-  const op = ctl[${OP}];
-  if (op === ${OP_EXIT}) break;
-  const a = ctl.subarray(${ARGS}, ${ARGS + 11});
+// The worker's loop, shared by both hosts: `run(data)` instantiates the module on the shared memory (READY = 1, or
+// -1 when that fails) and then serves jobs until OP_EXIT.
+const WORKER_LOOP = `
+function run({ wasmModule, memory, ctlBuffer, ws }) {
+  const ctl = new Int32Array(ctlBuffer);
+  let e;
   try {
-    if (op === ${OP_GEMM}) e.gemm(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-    else e.gemmBatched(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    e = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports;
   } catch {
-    Atomics.store(ctl, ${FAILED}, 1);
+    Atomics.store(ctl, ${READY}, -1);
+    return;
   }
-  Atomics.store(ctl, ${DONE}, s);
-  Atomics.notify(ctl, ${DONE});
+  Atomics.store(ctl, ${READY}, 1);
+  let last = 0;
+  for (;;) {
+    const spinUntil = performance.now() + ${WORKER_SPIN_MS};
+    let s;
+    while ((s = Atomics.load(ctl, ${SEQ})) === last) {
+      if (performance.now() > spinUntil) Atomics.wait(ctl, ${SEQ}, last);
+    }
+    last = s;
+    if (Atomics.compareExchange(ctl, ${STATE}, s, -s) !== s) continue;
+    const op = ctl[${OP}];
+    if (op === ${OP_EXIT}) break;
+    const a = ctl.subarray(${ARGS}, ${ARGS + 11});
+    try {
+      if (op === ${OP_GEMM}) e.gemm(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+      else e.gemmBatched(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    } catch {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.store(ctl, ${DONE}, s);
+    Atomics.notify(ctl, ${DONE});
+  }
 }
 `;
+
+// CommonJS, evaluated by the worker_thread (no file path to resolve from src/ or dist/)
+const NODE_WORKER_SOURCE = `${WORKER_LOOP}\nrun(require('node:worker_threads').workerData);\n`;
+// a classic dedicated Worker: the first message carries the module, the memory and the control block
+const BROWSER_WORKER_SOURCE = `${WORKER_LOOP}\nself.onmessage = (ev) => { self.onmessage = null; run(ev.data); };\n`;
+
+/** Where the GEMM's second thread stands: how many threads run now, and why not more. */
+export interface GemmThreadInfo {
+  /** threads asked for */
+  readonly requested: 1 | 2;
+  /** threads that run products now: 2 only once the worker has started */
+  readonly running: 1 | 2;
+  /** 'single': 1 was asked for; 'starting': the worker is loading; 'running'; 'unavailable' or 'failed': 1 thread */
+  readonly state: 'single' | 'starting' | 'running' | 'unavailable' | 'failed';
+  /** why fewer threads run than were asked for ('' when none are missing) */
+  readonly why: string;
+}
 
 export interface GemmWorker {
   /** true once the worker has instantiated the module (read from shared memory, so no event-loop turn is needed) */
   readonly ready: boolean;
+  /** why the worker cannot run jobs (it failed to start or died), or null */
+  readonly failure: string | null;
   /**
    * Posts `args` (11 ints for gemm/gemmBatched after the workspace) to the worker, runs `mainPart`, then waits for
    * the worker, or runs `workerPart` itself when the worker has not claimed the job. Returns true if the worker ran it.
@@ -66,31 +95,102 @@ export interface GemmWorker {
 type WorkerThreads = typeof import('node:worker_threads');
 
 function workerThreads(): WorkerThreads | undefined {
-  // synchronous and bundler-neutral; absent outside Node (>= 20.16), where threads fall back to one
+  // synchronous and bundler-neutral; absent outside Node (>= 20.16), where the browser path is tried
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   return proc?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
 }
 
-/** Starts the worker on `memory` (shared) with its own packing workspace at `ws`; null where workers are unavailable. */
-export function startGemmWorker(wasmModule: object, memory: object, ws: number): GemmWorker | null {
+// The slice of the web Worker API used here, typed locally (the package compiles without lib.dom).
+interface WebWorker {
+  postMessage(message: unknown): void;
+  terminate(): void;
+  addEventListener(type: 'error' | 'messageerror', listener: (ev: { message?: string }) => void): void;
+}
+interface WebGlobals {
+  Worker?: new (url: string, options?: { name?: string }) => WebWorker;
+  Blob?: new (parts: string[], options: { type: string }) => object;
+  URL?: { createObjectURL?(blob: object): string; revokeObjectURL?(url: string): void };
+  crossOriginIsolated?: boolean;
+}
+
+/** Whether this thread may block in Atomics.wait (a browser page's main thread may not; workers and Node may). */
+function canAtomicsWait(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface Host {
+  /** stops the worker at once (after OP_EXIT, or when it failed) */
+  terminate(): void;
+}
+
+/** Starts the host's worker on `data`; returns it, or the reason no worker can run here. */
+function startHostWorker(
+  data: { wasmModule: object; memory: object; ctlBuffer: SharedArrayBuffer; ws: number },
+  onDead: (why: string) => void,
+): Host | string {
   const wt = workerThreads();
-  if (!wt) return null;
+  if (wt) {
+    let worker: NodeWorker;
+    try {
+      worker = new wt.Worker(NODE_WORKER_SOURCE, { eval: true, workerData: data });
+    } catch (e) {
+      return `worker_threads could not start a worker: ${(e as Error).message}`;
+    }
+    worker.unref(); // never keeps the process alive
+    worker.once('error', (e) => onDead(`the GEMM worker failed: ${e.message}`));
+    worker.once('exit', () => onDead('the GEMM worker exited'));
+    return { terminate: () => void worker.terminate() };
+  }
+  const web = globalThis as WebGlobals;
+  if (typeof web.Worker !== 'function' || typeof web.Blob !== 'function' || !web.URL?.createObjectURL) {
+    return 'this runtime has neither worker_threads nor web Workers';
+  }
+  if (web.crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with COOP: same-origin and COEP: require-corp)';
+  }
+  let url: string | undefined;
+  let worker: WebWorker;
+  try {
+    url = web.URL.createObjectURL(new web.Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+    worker = new web.Worker(url, { name: 'tinyformer-gemm' });
+    worker.addEventListener('error', (ev) => onDead(`the GEMM worker failed: ${ev.message ?? 'error event'}`));
+    worker.addEventListener('messageerror', () => onDead('the GEMM worker could not receive the wasm memory'));
+    // a Module and a shared Memory are cloneable only inside one agent cluster (a cross-origin isolated page)
+    worker.postMessage(data);
+  } catch (e) {
+    return `a web Worker could not be started: ${(e as Error).message}`;
+  } finally {
+    // the worker has fetched its script by now or never will; revoking early could race the fetch, so wait a turn
+    if (url !== undefined) setTimeout(() => web.URL?.revokeObjectURL?.(url as string), 10_000);
+  }
+  return { terminate: () => worker.terminate() };
+}
+
+/**
+ * Starts the worker on `memory` (shared) with its own packing workspace at `ws`. Returns the worker (it becomes
+ * `ready` asynchronously), or the reason no worker can run here.
+ */
+export function startGemmWorker(wasmModule: object, memory: object, ws: number): GemmWorker | string {
+  if (typeof SharedArrayBuffer !== 'function') {
+    return 'SharedArrayBuffer is unavailable (in a browser: the page is not cross-origin isolated)';
+  }
   const ctlBuffer = new SharedArrayBuffer(CTL_INTS * 4);
   const ctl = new Int32Array(ctlBuffer);
-  let worker: NodeWorker;
-  try {
-    worker = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { wasmModule, memory, ctlBuffer, ws } });
-  } catch {
-    return null;
-  }
-  worker.unref(); // never keeps the process alive
+  let failure: string | null = null;
   let alive = true;
-  let seq = 0;
-  const dead = () => {
+  const host = startHostWorker({ wasmModule, memory, ctlBuffer, ws }, (why) => {
+    if (alive) failure ??= why;
     alive = false;
-  };
-  worker.once('error', dead);
-  worker.once('exit', dead);
+  });
+  if (typeof host === 'string') return host;
+  // a browser page's main thread must not block: it spins for the worker's half instead
+  const mayWait = canAtomicsWait();
+  let seq = 0;
 
   const post = (op: number, args: readonly number[]): number => {
     for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
@@ -106,6 +206,14 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
     get ready() {
       return alive && Atomics.load(ctl, READY) === 1;
     },
+    get failure() {
+      if (failure === null && Atomics.load(ctl, READY) === -1) {
+        failure = 'the GEMM worker could not instantiate the wasm module on the shared memory';
+        alive = false;
+        host.terminate();
+      }
+      return failure;
+    },
     split(op, args, mainPart, workerPart) {
       const s = post(op, args);
       mainPart();
@@ -116,10 +224,11 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
       const spinUntil = performance.now() + MAIN_SPIN_MS;
       let d: number;
       while ((d = Atomics.load(ctl, DONE)) !== s) {
-        if (performance.now() > spinUntil) Atomics.wait(ctl, DONE, d);
+        if (mayWait && performance.now() > spinUntil) Atomics.wait(ctl, DONE, d);
       }
       if (Atomics.exchange(ctl, FAILED, 0) !== 0) {
         alive = false;
+        failure = 'the GEMM worker failed its half of a matmul';
         throw new Error('the wasm gemm worker failed its half of a matmul');
       }
       return true;
@@ -127,7 +236,9 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
     close() {
       if (!alive) return;
       alive = false;
+      failure ??= 'closed';
       post(OP_EXIT, []);
+      host.terminate();
     },
   };
 }
