@@ -30,6 +30,14 @@ const VARIANTS: { name: string; config: AttentionConfig }[] = [
     config: { dModel: 12, nHeads: 3, positional: 'learned', qkNorm: { kind: 'layernorm' }, bias: true },
   },
   { name: 'rope, base 100', config: { dModel: 8, nHeads: 1, positional: 'rope', ropeBase: 100 } },
+  {
+    name: 'grouped-query, 4 heads / 2 KV heads, rope',
+    config: { dModel: 16, nHeads: 4, nKvHeads: 2, positional: 'rope' },
+  },
+  {
+    name: 'multi-query, 3 heads / 1 KV head, learned + QK-norm + bias',
+    config: { dModel: 12, nHeads: 3, nKvHeads: 1, positional: 'learned', qkNorm: { kind: 'rmsnorm' }, bias: true },
+  },
 ];
 
 /** Larger-than-default weights so attention is far from uniform and position/caching errors show. */
@@ -58,7 +66,7 @@ describe('KV cache', () => {
           steps.push(attn.forward(tokens(x, t, 1), cache));
         }
         expect(cache.length).toBe(T);
-        expect(cache.k!.shape).toEqual([B, config.nHeads, T, config.dModel / config.nHeads]);
+        expect(cache.k!.shape).toEqual([B, config.nKvHeads ?? config.nHeads, T, config.dModel / config.nHeads]);
         expect(maxDiff(concat(steps, 1).dataSync(), full)).toBeLessThan(1e-5);
         cache.clear();
         expect(cache.length).toBe(0);
@@ -186,6 +194,96 @@ describe('gradcheck of CausalSelfAttention (float64, B=1, T=3, dModel=4, nHeads=
       );
     });
   }
+});
+
+describe('grouped-query attention', () => {
+  /** The multi-head layer whose K and V rows repeat each KV head for its group of query heads (Llama's repeat_kv). */
+  function expandToMultiHead(gqa: CausalSelfAttention): CausalSelfAttention {
+    const { dModel, nHeads } = gqa.config;
+    const hd = gqa.headDim;
+    const g = nHeads / gqa.nKvHeads;
+    const mha = new CausalSelfAttention({ ...gqa.config, nKvHeads: nHeads });
+    const rows = (w: Float32Array, width: number) => {
+      const out = new Float32Array(3 * dModel * width);
+      out.set(w.subarray(0, dModel * width)); // q: unchanged
+      for (const [part, src0] of [
+        [1, dModel],
+        [2, dModel + gqa.nKvHeads * hd],
+      ] as const) {
+        for (let h = 0; h < nHeads; h++) {
+          const kvHead = Math.floor(h / g);
+          const from = (src0 + kvHead * hd) * width;
+          out.set(w.subarray(from, from + hd * width), (part * dModel + h * hd) * width);
+        }
+      }
+      return out;
+    };
+    mha.qkv.weight.setValues(rows(gqa.qkv.weight.dataSync() as Float32Array, dModel));
+    if (gqa.qkv.bias && mha.qkv.bias) mha.qkv.bias.setValues(rows(gqa.qkv.bias.dataSync() as Float32Array, 1));
+    mha.proj.weight.setValues(gqa.proj.weight.dataSync());
+    if (gqa.proj.bias && mha.proj.bias) mha.proj.bias.setValues(gqa.proj.bias.dataSync());
+    for (const [a, b] of [
+      [gqa.qNorm, mha.qNorm],
+      [gqa.kNorm, mha.kNorm],
+    ] as const) {
+      const pa = a?.parameters() ?? [];
+      const pb = b?.parameters() ?? [];
+      pa.forEach((p, i) => pb[i]!.setValues(p.dataSync()));
+    }
+    return mha;
+  }
+
+  for (const { name, config } of VARIANTS.filter((v) => v.config.nKvHeads !== undefined)) {
+    it(`${name}: equals multi-head attention with each KV head repeated for its group`, () => {
+      noGrad(() => {
+        const gqa = makeAttention(config, 3);
+        scaleWeights(gqa, 4);
+        expect(gqa.qkv.weight.shape).toEqual([(config.nHeads + 2 * config.nKvHeads!) * gqa.headDim, config.dModel]);
+        const mha = expandToMultiHead(gqa);
+        const x = randn([2, 5, config.dModel], { seed: 4 });
+        expect(maxDiff(gqa.forward(x).dataSync(), mha.forward(x).dataSync())).toBeLessThan(1e-5);
+      });
+    });
+  }
+
+  it('the KV cache keeps only the KV heads', () => {
+    noGrad(() => {
+      const attn = makeAttention({ dModel: 16, nHeads: 4, nKvHeads: 2, positional: 'rope' });
+      const cache = new LayerKVCache();
+      attn.forward(randn([1, 3, 16], { seed: 5 }), cache);
+      expect(cache.k!.shape).toEqual([1, 2, 3, 4]);
+      expect(cache.v!.shape).toEqual([1, 2, 3, 4]);
+      cache.clear();
+    });
+  });
+
+  it('gradcheck (float64): w.r.t. the input and both projection weights, 4 heads / 2 KV heads', () => {
+    const spec = (shape: number[], seed: number, std = 1) => ({
+      values: randn(shape, { seed, std }).dataSync(),
+      shape,
+    });
+    const build = () =>
+      new CausalSelfAttention({ dModel: 8, nHeads: 4, nKvHeads: 2, positional: 'rope' }, { rng: new Rng(21) });
+    assertGradcheck((x) => build().forward(x), [spec([1, 3, 8], 22)]);
+    assertGradcheck(
+      (x, wqkv, wproj) => {
+        const a = build();
+        (a.qkv as unknown as { weight: Tensor }).weight = wqkv;
+        (a.proj as unknown as { weight: Tensor }).weight = wproj;
+        return a.forward(x);
+      },
+      [spec([1, 3, 8], 23), spec([16, 8], 24, 0.7), spec([8, 8], 25, 0.7)],
+    );
+  });
+
+  it('nKvHeads must divide nHeads', () => {
+    expect(() => new CausalSelfAttention({ dModel: 16, nHeads: 4, nKvHeads: 3, positional: 'rope' })).toThrow(
+      'CausalSelfAttention: nKvHeads 3 must be a positive divisor of nHeads 4',
+    );
+    expect(() => new CausalSelfAttention({ dModel: 16, nHeads: 4, nKvHeads: 0, positional: 'rope' })).toThrow(
+      /nKvHeads 0/,
+    );
+  });
 });
 
 describe('errors', () => {

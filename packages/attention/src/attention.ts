@@ -1,6 +1,6 @@
 import { Linear, Module } from '@tinyformer/autograd';
 import { createNorm, type NormConfig, type NormLayer } from '@tinyformer/norm';
-import { formatShape, matmul, type Rng, ShapeError, softmax, type Tensor } from '@tinyformer/tensor';
+import { formatShape, matmul, type Rng, ShapeError, softmax, split, type Tensor } from '@tinyformer/tensor';
 import { mergeHeads, splitHeads } from './heads.js';
 import type { LayerKVCache } from './kv-cache.js';
 import { applyRope } from './rope.js';
@@ -14,6 +14,11 @@ export interface AttentionConfig {
   dModel: number;
   /** number of heads; must divide dModel */
   nHeads: number;
+  /**
+   * key/value heads for grouped-query attention (default nHeads: plain multi-head). Must divide nHeads; query head
+   * j uses key/value head floor(j / (nHeads / nKvHeads)), as in Llama's `repeat_kv`. The KV cache keeps only these.
+   */
+  nKvHeads?: number;
   /** 'rope' rotates q and k here; 'learned' positions are added to the embeddings by the model, not here */
   positional: PositionalKind;
   /** normalize q and k per head before the dot product (QK-norm); omitted = off */
@@ -32,9 +37,11 @@ export interface AttentionInit {
   outStd?: number;
 }
 
-/** Causal multi-head self-attention with one fused QKV projection. */
+/**
+ * Causal multi-head self-attention with one fused QKV projection; grouped-query attention when nKvHeads < nHeads.
+ */
 export class CausalSelfAttention extends Module {
-  /** the fused QKV projection, C -> 3C */
+  /** the fused QKV projection, C -> (nHeads + 2 nKvHeads) headDim: rows of q (every head), then k, then v */
   readonly qkv: Linear;
   /** the output projection, C -> C */
   readonly proj: Linear;
@@ -44,6 +51,8 @@ export class CausalSelfAttention extends Module {
   readonly kNorm: NormLayer | null;
   /** dModel / nHeads */
   readonly headDim: number;
+  /** key/value heads (nHeads unless grouped-query) */
+  readonly nKvHeads: number;
 
   /**
    * @param config - Width, heads, positional kind, QK-norm, biases.
@@ -67,10 +76,16 @@ export class CausalSelfAttention extends Module {
       throw new ShapeError('CausalSelfAttention', `dModel ${dModel} must be divisible by nHeads ${nHeads}`);
     }
     this.headDim = dModel / nHeads;
+    const nKv = config.nKvHeads ?? nHeads;
+    if (!Number.isInteger(nKv) || nKv <= 0 || nHeads % nKv !== 0) {
+      throw new ShapeError('CausalSelfAttention', `nKvHeads ${nKv} must be a positive divisor of nHeads ${nHeads}`);
+    }
+    this.nKvHeads = nKv;
     if (config.positional === 'rope' && this.headDim % 2 !== 0) {
       throw new ShapeError('CausalSelfAttention', `RoPE needs an even head dim, got dModel/nHeads = ${this.headDim}`);
     }
-    this.qkv = this.addModule('qkv', new Linear(dModel, 3 * dModel, { rng: init.rng, bias: config.bias }));
+    const qkvWidth = (nHeads + 2 * nKv) * this.headDim;
+    this.qkv = this.addModule('qkv', new Linear(dModel, qkvWidth, { rng: init.rng, bias: config.bias }));
     this.proj = this.addModule(
       'proj',
       new Linear(dModel, dModel, { rng: init.rng, std: init.outStd, bias: config.bias }),
@@ -97,9 +112,20 @@ export class CausalSelfAttention extends Module {
       );
     }
     const H = this.config.nHeads;
+    const Hkv = this.nKvHeads;
     const hd = this.headDim;
-    // (B, T, 3C) -> q, k, v (B, H, T, hd): one fused kernel each way where the backend has it
-    let [q, k, v] = splitHeads(this.qkv.forward(x), H, 3) as [Tensor, Tensor, Tensor];
+    let q: Tensor;
+    let k: Tensor;
+    let v: Tensor;
+    const packed = this.qkv.forward(x);
+    if (Hkv === H) {
+      // (B, T, 3C) -> q, k, v (B, H, T, hd): one fused kernel each way where the backend has it
+      [q, k, v] = splitHeads(packed, H, 3) as [Tensor, Tensor, Tensor];
+    } else {
+      const [qPart, kvPart] = split(packed, [H * hd, 2 * Hkv * hd], 2) as [Tensor, Tensor];
+      [q] = splitHeads(qPart, H, 1) as [Tensor];
+      [k, v] = splitHeads(kvPart, Hkv, 2) as [Tensor, Tensor];
+    }
     if (this.qNorm && this.kNorm) {
       q = this.qNorm.forward(q);
       k = this.kNorm.forward(k);
@@ -114,9 +140,20 @@ export class CausalSelfAttention extends Module {
       q = q.mul(scale);
     }
     if (cache) ({ k, v } = cache.append(k, v));
-    // (B, H, T, hd) x (B, H, Tk, hd)^T -> (B, H, T, Tk)
-    const att = softmax(matmul(q, k, { transB: true }), { causal: true });
-    const y = matmul(att, v); // (B, H, T, hd)
+    if (Hkv === H) {
+      // (B, H, T, hd) x (B, H, Tk, hd)^T -> (B, H, T, Tk)
+      const att = softmax(matmul(q, k, { transB: true }), { causal: true });
+      const y = matmul(att, v); // (B, H, T, hd)
+      return this.proj.forward(mergeHeads(y));
+    }
+    // grouped-query: the g = H/Hkv query heads of a group are adjacent, so (B, H, T, hd) is (B, Hkv, g*T, hd) and
+    // one matmul per KV head serves its whole group; no copy of k or v per query head is made
+    const [B, , T] = q.shape as [number, number, number, number];
+    const Tk = k.shape[2]!;
+    const g = H / Hkv;
+    const scores = matmul(q.reshape([B, Hkv, g * T, hd]), k, { transB: true }).reshape([B, H, T, Tk]);
+    const att = softmax(scores, { causal: true });
+    const y = matmul(att.reshape([B, Hkv, g * T, Tk]), v).reshape([B, H, T, hd]);
     return this.proj.forward(mergeHeads(y));
   }
 }

@@ -56,6 +56,7 @@ export class Block extends Module {
         {
           dModel: c.dModel,
           nHeads: c.nHeads,
+          nKvHeads: c.nKvHeads,
           positional: c.positional,
           qkNorm: c.qkNorm ? norm : undefined,
           ropeBase: c.ropeBase,

@@ -155,6 +155,14 @@ describe('config errors name the field path and the allowed values', () => {
     expect(configError({ ...base, norm: { kind: 'none' }, qkNorm: true }).issues[0]!.path).toBe('qkNorm');
   });
 
+  it('nKvHeads must divide nHeads; left out, it stays out of the resolved config (multi-head checkpoints keep their bytes)', () => {
+    const e = configError({ ...base, nHeads: 4, nKvHeads: 3 });
+    expect(e.issues[0]!.path).toBe('nKvHeads');
+    expect(e.message).toContain('nKvHeads 3 must divide nHeads 4');
+    expect('nKvHeads' in resolveModelConfig(base)).toBe(false);
+    expect(resolveModelConfig({ ...base, nHeads: 4, nKvHeads: 2 }).nKvHeads).toBe(2);
+  });
+
   it('reports every problem at once', () => {
     const e = configError({ ...base, vocabSize: -1, norm: { kind: 'batch' }, extra: true });
     expect(e.issues.map((i) => i.path).sort()).toEqual(['extra', 'norm.kind', 'vocabSize']);

@@ -31,6 +31,11 @@ export const modelConfigSchema = z
     dModel: positiveInt,
     nLayers: positiveInt,
     nHeads: positiveInt,
+    /**
+     * key/value heads (grouped-query attention); must divide nHeads. Left out = nHeads (multi-head), and then it
+     * stays out of the resolved config, so checkpoints of multi-head models keep their bytes.
+     */
+    nKvHeads: z.optional(positiveInt),
     norm: z._default(normSchema, { kind: 'rmsnorm', placement: 'pre', eps: 1e-5, affine: true, bias: true }),
     ffn: z._default(ffnSchema, { kind: 'swiglu' }),
     positional: z._default(z.enum(['rope', 'learned']), 'rope'),
@@ -45,6 +50,13 @@ export const modelConfigSchema = z
   })
   .check(
     z.superRefine((c, ctx) => {
+      if (c.nKvHeads !== undefined && c.nHeads % c.nKvHeads !== 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nKvHeads'],
+          message: `nKvHeads ${c.nKvHeads} must divide nHeads ${c.nHeads}`,
+        });
+      }
       if (c.dModel % c.nHeads !== 0) {
         ctx.addIssue({
           code: 'custom',

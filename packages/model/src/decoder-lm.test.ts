@@ -313,6 +313,7 @@ describe('KV cache through the model', () => {
     { name: 'rope', config: small },
     { name: 'learned', config: { ...small, positional: 'learned' } },
     { name: 'rope + QK-norm', config: { ...small, qkNorm: true } },
+    { name: 'grouped-query (nKvHeads 1) + untied head', config: { ...small, nKvHeads: 1, tieEmbeddings: false } },
     {
       name: 'learned + QK-norm, layernorm post',
       config: { ...small, positional: 'learned', qkNorm: true, norm: { kind: 'layernorm', placement: 'post' } },
