@@ -41,6 +41,7 @@ export {
 export { ActivationProbe } from './probe.js';
 export {
   CheckpointError,
+  type DecodeSafetensorsOptions,
   decodeSafetensors,
   encodeSafetensors,
   type NamedTensor,

@@ -74,11 +74,34 @@ export function encodeSafetensors(
   return out;
 }
 
+/** Options of decodeSafetensors. */
+export interface DecodeSafetensorsOptions {
+  /**
+   * Accept F16, BF16 and F64 tensors too, converting them to F32 (Hugging Face checkpoints are often half
+   * precision); default false: F32 only, as tinyformer writes.
+   */
+  convertToF32?: boolean;
+}
+
+const F32_ONLY: Record<string, number> = { F32: 4 };
+const CONVERTIBLE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+/** IEEE 754 half precision bits to a number (subnormals, infinities and NaN included). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 /**
- * Decodes and validates a safetensors file of F32 tensors.
+ * Decodes and validates a safetensors file of F32 tensors (F16, BF16 and F64 too with `opts.convertToF32`).
  *
  * @param bytes - the whole file (what Node's readFileSync returns fits: it is a Uint8Array)
  * @param file - names the file in error messages
+ * @param opts - `convertToF32`: accept half/bfloat16/double tensors, converted to F32
  * @returns the tensors (copied out of `bytes`) and the string metadata
  * @throws {@link CheckpointError} when the file is truncated, has a bad header length, header JSON, dtype, shape
  *   or offsets, non-contiguous data, or trailing bytes
@@ -86,7 +109,9 @@ export function encodeSafetensors(
 export function decodeSafetensors(
   bytes: Uint8Array | ArrayBuffer,
   file: string,
+  opts: DecodeSafetensorsOptions = {},
 ): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+  const accepted = opts.convertToF32 ? CONVERTIBLE : F32_ONLY;
   const buf = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   if (buf.length < 8)
@@ -128,8 +153,13 @@ export function decodeSafetensors(
       shape,
       data_offsets: offs,
     } = (info ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (dtype !== 'F32')
-      throw new CheckpointError(file, `tensor "${name}" has dtype ${JSON.stringify(dtype)}; only F32 is supported`);
+    const width = typeof dtype === 'string' && Object.hasOwn(accepted, dtype) ? accepted[dtype]! : 0;
+    if (width === 0) {
+      throw new CheckpointError(
+        file,
+        `tensor "${name}" has dtype ${JSON.stringify(dtype)}; only ${Object.keys(accepted).join(', ')} ${opts.convertToF32 ? 'are' : 'is'} supported`,
+      );
+    }
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
       throw new CheckpointError(file, `tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
     }
@@ -138,10 +168,10 @@ export function decodeSafetensors(
     }
     const [begin, end] = offs as [number, number];
     const count = shape.reduce((a: number, b: number) => a * b, 1);
-    if (end - begin !== count * 4) {
+    if (end - begin !== count * width) {
       throw new CheckpointError(
         file,
-        `tensor "${name}" shape [${shape.join(',')}] needs ${count * 4} bytes, offsets give ${end - begin}`,
+        `tensor "${name}" shape [${shape.join(',')}] needs ${count * width} bytes, offsets give ${end - begin}`,
       );
     }
     if (begin !== expected)
@@ -157,9 +187,20 @@ export function decodeSafetensors(
     }
     expected = end;
     const data = new Float32Array(count);
-    const src = buf.subarray(dataStart + begin, dataStart + end);
-    if (isLittleEndian) new Uint8Array(data.buffer).set(src);
-    else for (let i = 0; i < count; i++) data[i] = view.getFloat32(dataStart + begin + i * 4, true);
+    const at = dataStart + begin;
+    if (dtype === 'F32') {
+      const src = buf.subarray(at, dataStart + end);
+      if (isLittleEndian) new Uint8Array(data.buffer).set(src);
+      else for (let i = 0; i < count; i++) data[i] = view.getFloat32(at + i * 4, true);
+    } else if (dtype === 'F64') {
+      for (let i = 0; i < count; i++) data[i] = view.getFloat64(at + i * 8, true);
+    } else if (dtype === 'BF16') {
+      // bfloat16 is the top half of a float32
+      const bits = new Uint32Array(data.buffer);
+      for (let i = 0; i < count; i++) bits[i] = view.getUint16(at + i * 2, true) << 16;
+    } else {
+      for (let i = 0; i < count; i++) data[i] = halfToFloat(view.getUint16(at + i * 2, true));
+    }
     tensors.set(name, { shape: shape as number[], data });
   }
   if (expected !== dataLen) {
