@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { DataError } from '@tinyformer/data';
+import { HfInteropError } from '@tinyformer/hf';
 import { CheckpointError, ConfigError, SamplingError } from '@tinyformer/model';
 import { TensorError } from '@tinyformer/tensor';
 import type { BackendPreference } from './backend.js';
 import { CliError } from './errors.js';
 import { runEval } from './eval.js';
+import { runExport } from './export.js';
 import { parseFlags } from './flag-values.js';
 import { COMMANDS, type Command } from './flags.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -43,7 +45,8 @@ export async function main(argv: string[]): Promise<number> {
   for (const p of await loadPlugins(flags.list('plugin'))) {
     log(`plugin ${p.path}: ${p.kinds.map((k) => k.kind).join(', ')}`);
   }
-  const backend = flags.choice<BackendPreference>('backend');
+  // export runs no model: it has no --backend
+  const backend = () => flags.choice<BackendPreference>('backend');
   if (command === 'train') {
     const { preset, settings } = trainSettings(flags);
     // a run's exit code is its own (in-process callers may have left one behind)
@@ -54,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
       data: flags.text('data'),
       out: flags.text('out') ?? defaultRunFolder(preset, flags.bool('resume')),
       force: flags.bool('force'),
-      backend,
+      backend: backend(),
       seed: flags.number('seed'),
       resume: flags.bool('resume'),
       onNonFinite: flags.choice<'throw' | 'skip'>('on-nan'),
@@ -67,6 +70,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const checkpoint = flags.text('checkpoint');
   if (!checkpoint) throw new CliError(`charlm ${command} needs --checkpoint <run folder or file>`);
+  if (command === 'export') {
+    const out = flags.text('out');
+    if (!out) throw new CliError('charlm export needs --out <dir>');
+    runExport({ checkpoint, format: flags.choice<'hf'>('format'), out, force: flags.bool('force'), log });
+    return 0;
+  }
   if (command === 'sample') {
     const topP = flags.number('top-p');
     if (!(topP > 0 && topP <= 1)) throw new CliError(`--top-p must be in (0, 1] (1 = off), got ${flags.raw['top-p']}`);
@@ -78,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       topK: flags.number('top-k'),
       topP,
       seed: flags.number('seed'),
-      backend,
+      backend: backend(),
       cache: !flags.bool('no-cache'),
       log: (line) => console.error(line),
       write: (text) => process.stdout.write(text),
@@ -90,13 +99,13 @@ export async function main(argv: string[]): Promise<number> {
     data: flags.text('data'),
     batches: flags.number('batches'),
     batchSize: flags.number('batch-size'),
-    backend,
+    backend: backend(),
     log,
   });
   return 0;
 }
 
-const USER_ERRORS = [CliError, DataError, ConfigError, CheckpointError, SamplingError, TensorError];
+const USER_ERRORS = [CliError, DataError, ConfigError, CheckpointError, SamplingError, TensorError, HfInteropError];
 
 /** Runs the CLI: user errors print one clear message (no stack trace) and exit 1. */
 export async function run(argv: string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { normKinds } from '@tinyformer/norm';
 import { BACKEND_PREFERENCES } from './backend.js';
 import { PRESET_NAMES, type TrainSettings } from './presets.js';
 
-export type Command = 'train' | 'sample' | 'eval';
+export type Command = 'train' | 'sample' | 'eval' | 'export';
 
 interface CommandInfo {
   summary: string;
@@ -23,6 +23,11 @@ export const COMMANDS: Record<Command, CommandInfo> = {
   eval: {
     summary: 'validation loss and bits per character of a trained run',
     usage: '--checkpoint <dir|file> [options]',
+  },
+  export: {
+    summary: 'write a trained run as a Hugging Face folder (Llama, Qwen3, GPT-2 or GPT-NeoX)',
+    usage: '--checkpoint <dir|file> --out <dir> [options]',
+    note: 'The folder loads with transformers (from_pretrained) and back here: charlm sample --checkpoint <dir>.',
   },
 };
 
@@ -63,7 +68,7 @@ export type Flag = FlagValue & {
 
 const n = (check: NumberCheck) =>
   ({ type: 'number', arg: check === 'int' || check === 'posint' ? '<n>' : '<x>', check }) as const;
-const ALL = ['train', 'sample', 'eval'] as const;
+const ALL = ['train', 'sample', 'eval', 'export'] as const;
 
 /**
  * Every flag of every command, once: parsing, help, the per-command check, the train settings and the names in the
@@ -136,7 +141,7 @@ export const FLAGS = [
     type: 'choice',
     arg: '<b>',
     choices: BACKEND_PREFERENCES,
-    commands: ALL,
+    commands: ['train', 'sample', 'eval'],
     section: 'run',
     help: '',
     default: 'auto',
@@ -145,7 +150,7 @@ export const FLAGS = [
     name: 'plugin',
     type: 'list',
     arg: '<path>',
-    commands: ['train', 'sample', 'eval'],
+    commands: ['train', 'sample', 'eval', 'export'],
     section: 'run',
     help: 'a module or package folder to import first, e.g. one that registers a norm kind\n(repeatable; examples/custom-norm adds dyt)',
   },
@@ -435,9 +440,20 @@ export const FLAGS = [
     name: 'checkpoint',
     type: 'text',
     arg: '<path>',
-    commands: ['sample', 'eval'],
-    help: 'run folder (uses its checkpoint.safetensors) or a checkpoint file',
+    commands: ['sample', 'eval', 'export'],
+    help: 'run folder (uses its checkpoint.safetensors), a checkpoint file, or a Hugging Face folder (sample, eval)',
   },
+  {
+    name: 'format',
+    type: 'choice',
+    arg: '<f>',
+    choices: ['hf'],
+    commands: ['export'],
+    help: 'hf: a transformers folder (config.json, model.safetensors, tokenizer)',
+    default: 'hf',
+  },
+  { name: 'out', type: 'text', arg: '<dir>', commands: ['export'], help: 'the folder to write' },
+  { name: 'force', type: 'boolean', commands: ['export'], help: 'write into an --out that already holds files' },
   { name: 'prompt', type: 'text', arg: '<text>', commands: ['sample'], help: 'text to continue (default: a newline)' },
   { name: 'tokens', ...n('int'), commands: ['sample'], help: 'characters to generate', default: 300 },
   {
