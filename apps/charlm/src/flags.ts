@@ -256,6 +256,14 @@ export const FLAGS = [
     help: 'attention heads',
     setting: 'model.nHeads',
   },
+  {
+    name: 'kv-heads',
+    ...n('posint'),
+    commands: ['train'],
+    section: 'model',
+    help: 'key/value heads (grouped-query attention; must divide --heads; default: --heads)',
+    setting: 'model.nKvHeads',
+  },
   // the model config checks these kinds, so its message (which names the flag) lists the valid ones
   {
     name: 'norm',
