@@ -50,12 +50,16 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   }
 }
 
+/** The largest checkpoint file read: 2 GiB (a Node Buffer and the wasm arena both stop near there). */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31;
+
 /**
  * Reads a whole file that should be a checkpoint.
  *
  * @param path - the file
  * @returns its bytes
- * @throws {@link CheckpointError} when it does not exist or is a directory
+ * @throws {@link CheckpointError} when it does not exist, is not a regular file (a directory, FIFO, socket,
+ *   device) or is over 2 GiB; the size is checked before reading
  */
 export function readFileChecked(path: string): Uint8Array {
   let st: ReturnType<typeof statSync>;
@@ -65,6 +69,14 @@ export function readFileChecked(path: string): Uint8Array {
     throw new CheckpointError(path, 'does not exist');
   }
   if (st.isDirectory()) throw new CheckpointError(path, 'is a directory, not a checkpoint file');
+  // a FIFO, socket or device would block the read forever or never end: only regular files are read
+  if (!st.isFile()) throw new CheckpointError(path, 'is not a regular file (a pipe, socket or device?)');
+  if (st.size > MAX_CHECKPOINT_BYTES) {
+    throw new CheckpointError(
+      path,
+      `is ${(st.size / 2 ** 30).toFixed(2)} GiB; checkpoints over 2 GiB are not supported (a model that large does not train here)`,
+    );
+  }
   return readFileSync(path);
 }
 

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad } from '@tinyformer/autograd';
 import { tensor } from '@tinyformer/tensor';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_VERSION, checkOptimizerState, loadWeights } from './checkpoint.js';
+import { CHECKPOINT_VERSION, checkOptimizerState, decodeCheckpoint, loadWeights } from './checkpoint.js';
 import { DecoderLM } from './decoder-lm.js';
 import { loadCheckpoint, readCheckpoint, readFileChecked, saveCheckpoint, writeFileAtomic } from './node.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
@@ -306,6 +307,56 @@ describe('damaged and foreign files are refused, naming the file and the problem
     const ok = fresh('ok');
     writeFileSync(ok, encodeSafetensors(tensors, { ...meta, format_version: '1' }));
     expect(Array.from(logits(loadCheckpoint(ok).model))).toEqual(Array.from(logits(m)));
+  });
+
+  it('a stored config that claims more than the file holds is refused before any model is built (issue 15 no. 1)', () => {
+    const m = makeModel();
+    const tensors = new Map(m.namedParameters().map(([k, p]) => [k, { shape: [...p.shape], data: p.dataSync() }]));
+    const meta = (config: object) => ({
+      format: 'tinyformer',
+      format_version: '1',
+      config: JSON.stringify(config),
+      optimizer_step: '-1',
+      meta: '{}',
+    });
+    const bytes = encodeSafetensors(tensors, meta({ ...m.config, nLayers: 1000 }));
+    const t0 = performance.now();
+    expect(() => decodeCheckpoint(bytes, 'liar.safetensors')).toThrow(
+      /^checkpoint liar.safetensors: is missing parameter "blocks\.\d+\.norm1\.weight" \[8\] that the config requires \(the config implies \d+ parameters, the file holds \d+\)$/,
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // sizes beyond the limits never reach an allocation: a config error names the field
+    expect(() => decodeCheckpoint(encodeSafetensors(tensors, meta({ ...m.config, dModel: 2 ** 20 })), 'wide')).toThrow(
+      /dModel: Too big: expected number to be <=65536/,
+    );
+    expect(() =>
+      decodeCheckpoint(encodeSafetensors(tensors, meta({ ...m.config, vocabSize: 1_000_000, dModel: 4096 })), 'vocab'),
+    ).toThrow(/the model would have about .* parameters; the limit is 2\^31/);
+  });
+
+  it('only regular files are read, at once: a FIFO gets a named error instead of a hang (issue 15 no. 7)', () => {
+    const fifo = fresh('fifo');
+    execFileSync('mkfifo', [fifo]);
+    const t0 = performance.now();
+    expect(() => readFileChecked(fifo)).toThrow(
+      `checkpoint ${fifo}: is not a regular file (a pipe, socket or device?)`,
+    );
+    expect(() => loadCheckpoint(fifo)).toThrow('is not a regular file');
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a header length over the 100 MB limit is refused before it is read', () => {
+    const bytes = new Uint8Array(16);
+    new DataView(bytes.buffer).setBigUint64(0, 200_000_000n, true);
+    // the length also exceeds this tiny file; a real 300 MB file with such a header is refused the same way
+    const big = new Uint8Array(8);
+    new DataView(big.buffer).setBigUint64(0, 100_000_001n, true);
+    const padded = new Uint8Array(100_000_020);
+    padded.set(big);
+    expect(() => decodeSafetensors(padded, 'huge-header')).toThrow(
+      'checkpoint huge-header: header length 100000001 is over the 100 MB limit',
+    );
+    expect(() => decodeSafetensors(bytes, 'short')).toThrow('does not fit');
   });
 
   it('a header that parses but whose shapes disagree with the config', () => {

@@ -2,6 +2,7 @@ import { formatShape, sameShape } from '@tinyformer/tensor';
 import { ConfigError, type ModelConfig, resolveModelConfig } from './config.js';
 import { DecoderLM } from './decoder-lm.js';
 import type { AdamW, AdamWState } from './optim.js';
+import { parameterShapes } from './parameter-shapes.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 
 /** The `format` a tinyformer checkpoint's metadata carries. */
@@ -77,7 +78,8 @@ export async function encodeCheckpoint(model: DecoderLM, opts: CheckpointOptions
  * @param source - names it in error messages (a path, a URL); default 'checkpoint bytes'
  * @returns config, weights, optimizer state (or null), meta and format version
  * @throws {@link CheckpointError} when the bytes are not valid safetensors, not a tinyformer checkpoint, of a newer
- *   format version, or their config/meta is invalid
+ *   format version, their config/meta is invalid, or the config does not match the tensors in the file (names,
+ *   shapes, optimizer moments): checked before anything is built from the config
  */
 export function parseCheckpoint(bytes: Uint8Array | ArrayBuffer, source = 'checkpoint bytes'): CheckpointContents {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
@@ -115,7 +117,64 @@ export function parseCheckpoint(bytes: Uint8Array | ArrayBuffer, source = 'check
   }
   const step = Number(metadata.optimizer_step ?? -1);
   const optimizer = step >= 0 ? { step, m, v } : null;
+  checkTensorsMatchConfig(config, weights, optimizer, source);
   return { config, weights, optimizer, meta, version };
+}
+
+/**
+ * Proves the stored config consistent with the tensors actually in the file before anything is built from it:
+ * every parameter the config implies is present with its shape, nothing else is, and the optimizer moments (if
+ * any) match. A config that claims more layers, width or vocabulary than the file holds is refused here, so
+ * loading never allocates more than the file's own size.
+ */
+function checkTensorsMatchConfig(
+  config: ModelConfig,
+  weights: ReadonlyMap<string, NamedTensor>,
+  optimizer: { m: Record<string, Float32Array>; v: Record<string, Float32Array> } | null,
+  source: string,
+): void {
+  const expected = parameterShapes(config);
+  const counts =
+    expected.length === weights.size
+      ? ''
+      : ` (the config implies ${expected.length} parameters, the file holds ${weights.size})`;
+  for (const [name, shape] of expected) {
+    const w = weights.get(name);
+    if (!w) {
+      throw new CheckpointError(
+        source,
+        `is missing parameter "${name}" ${formatShape(shape)} that the config requires${counts}`,
+      );
+    }
+    if (!sameShape(w.shape, shape)) {
+      throw new CheckpointError(
+        source,
+        `parameter "${name}" is ${formatShape(w.shape)} but the config needs ${formatShape(shape)}`,
+      );
+    }
+    if (optimizer) {
+      for (const [kind, moments] of [
+        ['m', optimizer.m],
+        ['v', optimizer.v],
+      ] as const) {
+        const mo = moments[name];
+        if (!mo || mo.length !== w.data.length) {
+          throw new CheckpointError(source, `optimizer state ${kind} of "${name}" is missing or of the wrong size`);
+        }
+      }
+    }
+  }
+  const known = new Set(expected.map(([n]) => n));
+  for (const name of weights.keys()) {
+    if (!known.has(name))
+      throw new CheckpointError(source, `has a parameter "${name}" that this model config does not have${counts}`);
+  }
+  if (optimizer) {
+    for (const name of [...Object.keys(optimizer.m), ...Object.keys(optimizer.v)]) {
+      if (!weights.has(name))
+        throw new CheckpointError(source, `has optimizer state for an unknown parameter "${name}"`);
+    }
+  }
 }
 
 /**

@@ -5,6 +5,22 @@ import en from 'zod/v4/locales/en.js';
 
 // zod/mini: the same validation as zod's classic API, tree-shakable (a page that trains a model stays small)
 const positiveInt = z.int().check(z.positive());
+/** A positive integer with a sane upper bound: sizes from files and flags never reach an allocation unchecked. */
+const sizeUpTo = (max: number) => z.int().check(z.positive(), z.lte(max));
+
+/**
+ * Upper bounds of every size in a model config (far above what a JS runtime trains, far below what overflows
+ * typed arrays), and of the total parameter count (2^31 floats = 8 GiB of float32).
+ */
+export const MODEL_LIMITS = {
+  vocabSize: 2 ** 21,
+  contextLength: 2 ** 20,
+  dModel: 2 ** 16,
+  nLayers: 1024,
+  nHeads: 1024,
+  hiddenDim: 2 ** 18,
+  parameters: 2 ** 31,
+} as const;
 
 const normSchema = z.strictObject({
   /** a registered norm kind (@tinyformer/norm's registry: the built-ins and any a user package adds) */
@@ -20,17 +36,17 @@ const normSchema = z.strictObject({
 const ffnSchema = z.strictObject({
   kind: z._default(z.enum(FFN_KINDS), 'swiglu'),
   /** default: 4*dModel for gelu, 8/3*dModel rounded up to a multiple of 8 for swiglu */
-  hiddenDim: z.optional(positiveInt),
+  hiddenDim: z.optional(sizeUpTo(MODEL_LIMITS.hiddenDim)),
 });
 
 /** The zod/mini schema of a model config: field types, defaults and cross-field rules (see resolveModelConfig). */
 export const modelConfigSchema = z
   .strictObject({
-    vocabSize: positiveInt,
-    contextLength: positiveInt,
-    dModel: positiveInt,
-    nLayers: positiveInt,
-    nHeads: positiveInt,
+    vocabSize: sizeUpTo(MODEL_LIMITS.vocabSize),
+    contextLength: sizeUpTo(MODEL_LIMITS.contextLength),
+    dModel: sizeUpTo(MODEL_LIMITS.dModel),
+    nLayers: sizeUpTo(MODEL_LIMITS.nLayers),
+    nHeads: sizeUpTo(MODEL_LIMITS.nHeads),
     /**
      * key/value heads (grouped-query attention); must divide nHeads. Left out = nHeads (multi-head), and then it
      * stays out of the resolved config, so checkpoints of multi-head models keep their bytes.
@@ -50,6 +66,14 @@ export const modelConfigSchema = z
   })
   .check(
     z.superRefine((c, ctx) => {
+      const params = approxParameters(c);
+      if (params > MODEL_LIMITS.parameters) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: `the model would have about ${params.toExponential(2)} parameters; the limit is 2^31 (8 GiB of float32)`,
+        });
+      }
       if (c.nKvHeads !== undefined && c.nHeads % c.nKvHeads !== 0) {
         ctx.addIssue({
           code: 'custom',
@@ -96,6 +120,24 @@ export const modelConfigSchema = z
       }
     }),
   );
+
+/** The matrices' parameters (norms and biases are O(dModel) each and left out): enough to bound the size. */
+function approxParameters(c: {
+  vocabSize: number;
+  contextLength: number;
+  dModel: number;
+  nLayers: number;
+  positional: string;
+  tieEmbeddings: boolean;
+  ffn: { kind: string; hiddenDim?: number | undefined };
+}): number {
+  const C = c.dModel;
+  const hidden = c.ffn.hiddenDim ?? (c.ffn.kind === 'gelu' ? 4 * C : Math.ceil((8 * C) / 3));
+  const ffn = (c.ffn.kind === 'swiglu' ? 3 : 2) * C * hidden;
+  const embeddings =
+    c.vocabSize * C * (c.tieEmbeddings ? 1 : 2) + (c.positional === 'learned' ? c.contextLength * C : 0);
+  return embeddings + c.nLayers * (4 * C * C + ffn);
+}
 
 /** What a user writes: every field with a default may be left out. */
 export type ModelConfigInput = z.input<typeof modelConfigSchema>;

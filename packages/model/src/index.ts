@@ -14,6 +14,7 @@ export {
 } from './checkpoint.js';
 export {
   ConfigError,
+  MODEL_LIMITS,
   type ModelConfig,
   type ModelConfigInput,
   modelConfigSchema,
@@ -38,6 +39,7 @@ export {
   learningRate,
   type ParamGroup,
 } from './optim.js';
+export { parameterShapes } from './parameter-shapes.js';
 export { ActivationProbe } from './probe.js';
 export {
   CheckpointError,

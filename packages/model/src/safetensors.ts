@@ -83,6 +83,9 @@ export interface DecodeSafetensorsOptions {
   convertToF32?: boolean;
 }
 
+/** The header size limit of the reference (Rust) safetensors loader: a header longer than this is not trusted. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
 const F32_ONLY: Record<string, number> = { F32: 4 };
 const CONVERTIBLE: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
@@ -121,6 +124,12 @@ export function decodeSafetensors(
     throw new CheckpointError(
       file,
       `header length ${n} does not fit a ${buf.length}-byte file (not a safetensors file, or truncated)`,
+    );
+  }
+  if (n > BigInt(MAX_HEADER_BYTES)) {
+    throw new CheckpointError(
+      file,
+      `header length ${n} is over the ${MAX_HEADER_BYTES / 1e6} MB limit (not a safetensors file, or corrupted)`,
     );
   }
   const headerLen = Number(n);
