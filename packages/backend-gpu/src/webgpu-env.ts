@@ -139,6 +139,7 @@ export async function probeAdapter(): Promise<AdapterInfo | null> {
   return adapterInfoOf(adapter);
 }
 
+/** The fields of `adapter.info` the package reports, with '' and false for what the adapter leaves out. */
 export function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return {
