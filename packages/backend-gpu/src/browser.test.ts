@@ -99,6 +99,7 @@ async function viteBundle(entry: string, outDir: string): Promise<{ files: strin
 }
 
 let vite: { files: string[]; text: string };
+let sourceInputs: string[];
 
 beforeAll(async () => {
   if (!run) return;
@@ -118,6 +119,19 @@ beforeAll(async () => {
     '@tinyformer/tensor',
     '@tinyformer/norm',
   ]);
+  const esbuild = await import('esbuild');
+  const fromSource = await esbuild.build({
+    entryPoints: [join(pkg, 'src', 'index.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    conditions: ['source'],
+    absWorkingDir: root,
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  sourceInputs = Object.keys(fromSource.metafile.inputs);
   vite = await viteBundle(join(work, 'entry.js'), join(work, 'vite-out'));
   writeFileSync(
     join(work, 'index.html'),
@@ -170,6 +184,11 @@ describe.skipIf(!run)('@tinyformer/backend-gpu in Chromium', () => {
       vite.files.some((f) => f.startsWith('gpu-browser')),
       vite.files.join(', '),
     ).toBe(true);
+    // the workspace's own source builds (esbuild with the "source" condition, as other packages' bundle tests use)
+    // must take the browser file too: "browser" comes before "source" in the imports map
+    expect(sourceInputs.filter((i) => /webgpu-env\.(node|browser)|node_modules\/webgpu\//.test(i))).toEqual([
+      'packages/backend-gpu/src/webgpu-env.browser.ts',
+    ]);
     // the whole page (tensor's CPU backend names node:worker_threads in strings for Node only, never imports it)
     expect(probeBundle.nodeImports).toEqual([]);
     expect(dawn(probeBundle)).toEqual([]);
