@@ -2,7 +2,8 @@
 // test/fixtures/browser-probe.js from the package's dist, which must pick webgpu-env.browser.js through the
 // `#webgpu-env` import condition, so the bundle holds no `node:` module and no Dawn. With --enable-unsafe-webgpu
 // Chromium offers SwiftShader's software fallback adapter: 'auto' must pass over it and 'gpu' must run on it, with
-// ops and four training steps matching the CPU backend. Without the flag there is no adapter at all.
+// ops and four training steps matching the CPU backend. Without the flag there is no adapter at all, and a page that
+// hides navigator.gpu stands in for a browser without WebGPU.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -133,6 +134,13 @@ beforeAll(async () => {
   });
   sourceInputs = Object.keys(fromSource.metafile.inputs);
   vite = await viteBundle(join(work, 'entry.js'), join(work, 'vite-out'));
+  // a browser without WebGPU: the page hides navigator.gpu before the probe runs
+  writeFileSync(
+    join(work, 'no-webgpu.html'),
+    '<!doctype html><meta charset="utf-8"><title>backend-gpu probe, no WebGPU</title><link rel="icon" href="data:,">' +
+      "<script>Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined });</script>" +
+      '<script src="probe.js"></script>\n',
+  );
   writeFileSync(
     join(work, 'index.html'),
     '<!doctype html><meta charset="utf-8"><title>backend-gpu probe</title><link rel="icon" href="data:,"><script src="probe.js"></script>\n',
@@ -143,11 +151,11 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-async function probe(webgpu: boolean): Promise<{ probe: Probe; consoleErrors: string[] }> {
+async function probe(webgpu: boolean, page = 'index.html'): Promise<{ probe: Probe; consoleErrors: string[] }> {
   const browser = await launchChromium({ webgpu });
   const server = await serveStatic(work, { isolated: false });
   try {
-    await browser.page.goto(`${server.url}/index.html`);
+    await browser.page.goto(`${server.url}/${page}`);
     await browser.page.waitForFunction(() => (globalThis as { __probe?: unknown }).__probe !== undefined, null, {
       timeout: 240_000,
     });
@@ -243,13 +251,27 @@ describe.skipIf(!run)('@tinyformer/backend-gpu in Chromium', () => {
 
   it('without WebGPU adapter: auto takes the CPU and says why, gpu throws', async () => {
     expect(skip, 'CI=true: Chromium must be installed (.ci/run installs it)').toBeNull();
-    const { probe: p } = await probe(false);
+    const { probe: p, consoleErrors } = await probe(false);
     expect(p.error, p.error).toBeUndefined();
     expect(p.auto.name).toBe('cpu');
     expect(p.auto.fallback?.kind).toBe('no-adapter');
     expect(p.auto.reason).toMatch(/^cpu \(no WebGPU adapter/);
     expect(p.gpuError).toMatch(/^WebGPU backend requested but unavailable: no WebGPU adapter/);
     expect(p.gpuGlobal.unchanged).toBe(true);
+    expect(consoleErrors).toEqual([]);
+  }, 120_000);
+
+  it('without navigator.gpu: auto takes the CPU with "no WebGPU in this browser", gpu throws', async () => {
+    expect(skip, 'CI=true: Chromium must be installed (.ci/run installs it)').toBeNull();
+    const { probe: p, consoleErrors } = await probe(true, 'no-webgpu.html');
+    expect(p.error, p.error).toBeUndefined();
+    expect(p.hasNavigatorGpu).toBe(false);
+    expect(p.auto.name).toBe('cpu');
+    expect(p.auto.reason).toBe('cpu (no WebGPU in this browser)');
+    expect(p.auto.fallback).toEqual({ kind: 'no-package', why: 'no WebGPU in this browser' });
+    expect(p.gpuError).toBe('WebGPU backend requested but unavailable: no WebGPU in this browser');
+    expect(p.gpuGlobal.unchanged).toBe(true);
+    expect(consoleErrors).toEqual([]);
   }, 120_000);
 });
 
