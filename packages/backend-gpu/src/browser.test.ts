@@ -1,9 +1,9 @@
-// The package in real Chromium, bundled the way a user bundles it: esbuild (platform browser) builds
+// The package in real Chromium, bundled the way a user bundles it: esbuild (platform browser) and Vite build
 // test/fixtures/browser-probe.js from the package's dist, which must pick webgpu-env.browser.js through the
-// `#webgpu-env` import condition, so the bundle holds no `node:` module and no Dawn. With --enable-unsafe-webgpu
+// `#webgpu-env` import condition, so the bundles hold no `node:` module and no Dawn. With --enable-unsafe-webgpu
 // Chromium offers SwiftShader's software fallback adapter: 'auto' must pass over it and 'gpu' must run on it, with
-// ops and four training steps matching the CPU backend. Without the flag there is no adapter at all, and a page that
-// hides navigator.gpu stands in for a browser without WebGPU.
+// ops and four training steps matching the CPU backend. Without the flag there is no adapter at all, and a page
+// that hides navigator.gpu stands in for a browser without WebGPU.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,8 +79,13 @@ async function bundle(entry: string, outfile: string, external: string[] = []): 
   };
 }
 
-/** The root entry through Vite (library mode, browser conditions), its dependencies left external. */
-async function viteBundle(entry: string, outDir: string): Promise<{ files: string[]; text: string }> {
+/** An entry through Vite (library mode, ES modules, browser conditions) into `outDir` as `<name>.js`. */
+async function viteBundle(
+  entry: string,
+  outDir: string,
+  name: string,
+  external: string[] = [],
+): Promise<{ files: string[]; text: string }> {
   const { build } = await import('vite');
   await build({
     configFile: false,
@@ -90,8 +95,8 @@ async function viteBundle(entry: string, outDir: string): Promise<{ files: strin
     build: {
       outDir,
       emptyOutDir: true,
-      lib: { entry, formats: ['es'], fileName: () => 'entry.vite.js' },
-      rollupOptions: { external: ['@tinyformer/tensor', '@tinyformer/norm'] },
+      lib: { entry, formats: ['es'], fileName: () => `${name}.js` },
+      rollupOptions: { external },
     },
   });
   // the dynamic import of gpu.js becomes a chunk of its own, named after the file it came from
@@ -133,7 +138,17 @@ beforeAll(async () => {
     logLevel: 'silent',
   });
   sourceInputs = Object.keys(fromSource.metafile.inputs);
-  vite = await viteBundle(join(work, 'entry.js'), join(work, 'vite-out'));
+  vite = await viteBundle(join(work, 'entry.js'), join(work, 'vite-out'), 'entry', [
+    '@tinyformer/tensor',
+    '@tinyformer/norm',
+  ]);
+  // the whole probe through Vite too, run in the page below: gpu.js arrives as a chunk of its own
+  await viteBundle(join(pkg, 'test', 'fixtures', 'browser-probe.js'), join(work, 'vite'), 'probe');
+  writeFileSync(
+    join(work, 'vite', 'index.html'),
+    '<!doctype html><meta charset="utf-8"><title>backend-gpu probe (Vite)</title><link rel="icon" href="data:,">' +
+      '<script type="module" src="probe.js"></script>\n',
+  );
   // a browser without WebGPU: the page hides navigator.gpu before the probe runs
   writeFileSync(
     join(work, 'no-webgpu.html'),
@@ -247,6 +262,23 @@ describe.skipIf(!run)('@tinyformer/backend-gpu in Chromium', () => {
       `backend-gpu in Chromium: losses cpu ${p.lossesCpu?.join(', ')}; gpu ${p.lossesGpu?.join(', ')}; ` +
         `op errors ${JSON.stringify(p.opErr)}; ${p.dispatches} dispatches`,
     );
+  }, 300_000);
+
+  it('the Vite bundle: gpu runs on SwiftShader and trains like the CPU, window.GPU kept', async () => {
+    expect(skip, 'CI=true: Chromium must be installed (.ci/run installs it)').toBeNull();
+    const { probe: p, consoleErrors } = await probe(true, 'vite/index.html');
+    expect(p.error, p.error).toBeUndefined();
+    expect(p.auto.reason).toBe('cpu (software adapter swiftshader only)');
+    expect(p.gpu?.reason).toBe('gpu.js:webgpu (swiftshader software adapter)');
+    for (const [name, err] of Object.entries(p.opErr ?? {})) expect(err, name).toBeLessThan(2e-5);
+    for (const [i, loss] of (p.lossesGpu ?? []).entries()) {
+      const want = p.lossesCpu![i]!;
+      expect(Math.abs(loss - want) / Math.abs(want), `step ${i}: ${loss} vs ${want}`).toBeLessThan(1e-4);
+    }
+    expect(p.lossesGpu).toHaveLength(4);
+    expect(p.gpuGlobal.unchanged).toBe(true);
+    expect(p.webgpuAfter).toEqual([1, 2, 3, 4]);
+    expect(consoleErrors).toEqual([]);
   }, 300_000);
 
   it('without WebGPU adapter: auto takes the CPU and says why, gpu throws', async () => {
