@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Packs every public package under packages/ (its prepack builds it) and checks the tarball a user would install:
-// every exports target (types, source, import, default) is in it, every source map's sources are in it, and no
+// every exports and imports target (types, source, import, default, browser) is in it, every source map's sources are in it, and no
 // workspace: range is left in its manifest. Prints one line per package; exits 1 on any problem.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -38,6 +38,9 @@ try {
     const errors = [];
     for (const target of targets(pkg.exports)) {
       if (!existsSync(join(pkgDir, target))) errors.push(`exports target ${target} is not in the tarball`);
+    }
+    for (const target of targets(pkg.imports)) {
+      if (!existsSync(join(pkgDir, target))) errors.push(`imports target ${target} is not in the tarball`);
     }
     for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
       for (const [dep, range] of Object.entries(pkg[field] ?? {})) {

@@ -142,6 +142,50 @@ await check('esbuild --platform=browser --bundle of the model + data roots (no e
   return `${Math.round(readFileSync(outfile).length / 1024)} KB`;
 });
 
+await check('esbuild --platform=browser --bundle of the backend-gpu root: no node: import, no Dawn', () => {
+  // the package's imports field maps #webgpu-env to its browser file under the "browser" condition
+  writeFileSync(join(app, 'gpu-entry.js'), "export * from '@tinyformer/backend-gpu';\n");
+  const outfile = join(work, 'gpu-browser-bundle.js');
+  const metafile = join(work, 'gpu-browser-meta.json');
+  run(
+    join(app, 'node_modules/.bin/esbuild'),
+    [
+      'gpu-entry.js',
+      '--bundle',
+      '--platform=browser',
+      '--format=esm',
+      '--minify',
+      `--outfile=${outfile}`,
+      `--metafile=${metafile}`,
+    ],
+    app,
+  );
+  const inputs = JSON.parse(readFileSync(metafile, 'utf8')).inputs;
+  const paths = Object.keys(inputs);
+  const bad = [
+    ...paths.filter((p) => /node_modules\/webgpu\/|webgpu-env\.node\.js$/.test(p)),
+    ...Object.values(inputs).flatMap((i) => i.imports.map((m) => m.path).filter((m) => m.startsWith('node:'))),
+  ];
+  if (bad.length > 0) throw new CheckError(`the browser bundle pulled in Node-only code: ${bad.join(', ')}`);
+  if (!paths.some((p) => p.endsWith('gpu.js/dist/gpu-browser.js'))) {
+    throw new CheckError(`the browser bundle does not use gpu.js's browser build:\n${paths.join('\n')}`);
+  }
+  return `${Math.round(readFileSync(outfile).length / 1024)} KB`;
+});
+
+await check('backend-gpu in Node: selectBackend loads Dawn and gpu.js from the installed packages', () => {
+  // reason 'no webgpu package: ...' would mean Dawn did not load; 'no WebGPU adapter' or 'software adapter' that it did
+  const script = `import { selectBackend } from '@tinyformer/backend-gpu';
+const s = await selectBackend({ prefer: 'auto' });
+console.log(s.fallback?.kind ?? 'gpu', '|', s.reason);
+await s.dispose();`;
+  writeFileSync(join(app, 'gpu-select.mjs'), script);
+  const out = run('node', ['gpu-select.mjs'], app).trim().split('\n').at(-1) ?? '';
+  if (!/^(gpu|no-adapter|software-adapter) \| /.test(out))
+    throw new CheckError(`unexpected selectBackend result: ${out}`);
+  return out.replace(/^[a-z-]+ \| /, '');
+});
+
 await check('npm install next to an existing vitest@3.2.4 (no peer conflict)', () => {
   const dir = scratch('with-vitest3');
   npmInstall(dir, ['vitest@3.2.4']);

@@ -21,20 +21,32 @@ function stale(pkg, sub = '') {
 }
 
 /**
+ * Rebuilds the dists of `deps` where a source is newer than its output, with the tsc in `from`'s node_modules.
+ * @param {string} from a package directory two levels below the repository root, whose node_modules has tsc
+ * @param {string[]} deps directories relative to the repository root, in build order
+ */
+export function buildStale(from, deps) {
+  const root = join(from, '..', '..');
+  for (const rel of deps) {
+    const pkg = join(root, rel);
+    if (!stale(pkg)) continue;
+    spawnSync(join(from, 'node_modules', '.bin', 'tsc'), ['-p', join(pkg, 'tsconfig.build.json')], {
+      cwd: from,
+      stdio: 'ignore',
+    });
+    if (stale(pkg)) throw new Error(`global-setup: building ${rel} left sources without compiled output`);
+  }
+}
+
+/**
  * @param {string} app the app's directory (its node_modules has tsc)
  * @param {string[]} deps directories relative to the repository root, in build order
  * @returns {{ entry: (file: string) => string, cleanup: () => void }} the compiled app's files, and their removal
  */
 export function buildForTests(app, deps) {
-  const root = join(app, '..', '..');
+  buildStale(app, deps);
   const tsc = (project, extra = []) =>
     spawnSync(join(app, 'node_modules', '.bin', 'tsc'), ['-p', project, ...extra], { cwd: app, stdio: 'ignore' });
-  for (const rel of deps) {
-    const pkg = join(root, rel);
-    if (!stale(pkg)) continue;
-    tsc(join(pkg, 'tsconfig.build.json'));
-    if (stale(pkg)) throw new Error(`global-setup: building ${rel} left sources without compiled output`);
-  }
   const dist = join(app, '.cache', `test-dist-${process.pid}`);
   tsc(join(app, 'tsconfig.build.json'), [
     '--outDir',

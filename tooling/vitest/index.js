@@ -1,7 +1,7 @@
 // Shared vitest config. Every package's vitest.config.ts calls packageConfig(import.meta.dirname).
 // Workspace packages resolve to their TypeScript sources, so tests never need a prior build (trpc's alias trick).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -27,6 +27,41 @@ function workspaceAliases() {
   return aliases;
 }
 
+/**
+ * The same for a package's own subpath imports (`#name` in its package.json `imports`): an import from a workspace
+ * source file resolves to the entry's "source" target, so a package that maps `#name` by condition (backend-gpu's
+ * `#webgpu-env`: browser or Node) is tested from its sources too. Entries without "source" resolve as Vite would.
+ * @returns {import('vite').Plugin}
+ */
+function sourceSubpathImports() {
+  /** @type {Map<string, { dir: string, imports: Record<string, unknown> } | null>} */
+  const owners = new Map();
+  /** @param {string} file @returns {{ dir: string, imports: Record<string, unknown> } | null} */
+  function owner(file) {
+    const dir = dirname(file);
+    if (owners.has(dir)) return owners.get(dir) ?? null;
+    let found = null;
+    if (existsSync(join(dir, 'package.json'))) {
+      found = { dir, imports: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).imports ?? {} };
+    } else if (dir !== root && dir.startsWith(root)) {
+      found = owner(dir);
+    }
+    owners.set(dir, found);
+    return found;
+  }
+  return {
+    name: 'tinyformer:source-subpath-imports',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      if (!id.startsWith('#') || !importer || importer.includes('/node_modules/')) return null;
+      const pkg = owner(importer.split('?')[0]);
+      const target = pkg?.imports[id];
+      const src = target && typeof target === 'object' ? /** @type {{ source?: string }} */ (target).source : undefined;
+      return src ? join(pkg.dir, src) : null;
+    },
+  };
+}
+
 /** @param {string} dir the package directory @param {import('vitest/config').UserConfig['test']} [test] */
 export function packageConfig(dir, test = {}) {
   // CI runs the suites under more than one Node version. It sets TINYFORMER_TEST_NODE to the version a pass expects
@@ -40,6 +75,7 @@ export function packageConfig(dir, test = {}) {
   }
   return defineConfig({
     resolve: { alias: workspaceAliases() },
+    plugins: [sourceSubpathImports()],
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       environment: 'node',

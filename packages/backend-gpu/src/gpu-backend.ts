@@ -16,10 +16,12 @@ import {
   adapterInfoOf,
   adapterLabel,
   type BufferResult,
+  envText,
   type GpuJsContext,
   type GpuJsGPU,
   type GpuJsModule,
   installNavigatorGpu,
+  isSoftwareAdapter,
   type KernelShortcut,
   loadGpuJs,
 } from './webgpu-env.js';
@@ -867,13 +869,13 @@ function checkIndices(op: string, what: string, values: Float32Array, n: number,
 
 /** Options of createGpuBackend. */
 export interface CreateGpuBackendOptions {
-  /** accept a software adapter such as lavapipe/llvmpipe (default false: only hardware adapters) */
+  /** accept a software adapter such as lavapipe/llvmpipe or SwiftShader (default false: only hardware adapters) */
   allowSoftware?: boolean;
 }
 
 /**
- * Installs navigator.gpu from the `webgpu` package (Dawn), acquires gpu.js's shared device and builds every
- * kernel. Throws when there is no adapter, or when only a software adapter exists and allowSoftware is off.
+ * Installs navigator.gpu from the `webgpu` package (Dawn) in Node (a browser has its own), acquires gpu.js's
+ * shared device and builds every kernel. Throws when there is no adapter, or when only a software adapter exists and allowSoftware is off.
  *
  * @param opts - Whether a software adapter is acceptable.
  * @returns The backend, with every kernel built.
@@ -889,12 +891,12 @@ export interface CreateGpuBackendOptions {
  */
 export async function createGpuBackend(opts: CreateGpuBackendOptions = {}): Promise<GpuBackend> {
   await installNavigatorGpu();
-  const gpujs = loadGpuJs();
+  const gpujs = await loadGpuJs();
   const nav = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator;
   const adapter = await nav.gpu.requestAdapter();
-  if (!adapter) throw new Error('no WebGPU adapter (Vulkan ICD missing? run tooling/scripts/install-lavapipe.sh)');
+  if (!adapter) throw new Error(envText.noAdapterError);
   const info = adapterInfoOf(adapter);
-  if (info.isFallbackAdapter && !opts.allowSoftware) {
+  if (isSoftwareAdapter(info) && !opts.allowSoftware) {
     throw new Error(`only a software WebGPU adapter (${adapterLabel(info)}) is available; pass allowSoftware: true`);
   }
   const context = await gpujs.WebGPUContext.acquire();

@@ -1,6 +1,6 @@
 import { type Backend, CpuBackend } from '@tinyformer/tensor';
 import { createGpuBackend, type GpuBackend } from './gpu-backend.js';
-import { type AdapterInfo, adapterLabel, probeAdapter } from './webgpu-env.js';
+import { type AdapterInfo, adapterLabel, envText, isSoftwareAdapter, probeAdapter } from './webgpu-env.js';
 
 /** Which backend selectBackend should pick: 'auto', 'cpu' or 'gpu'. */
 export type BackendPreference = 'auto' | 'cpu' | 'gpu';
@@ -18,7 +18,10 @@ export interface SelectBackendOptions {
   logger?: (message: string) => void;
 }
 
-/** Why 'auto' took the CPU: no webgpu package, no adapter, only a software adapter, or the device failed to start. */
+/**
+ * Why 'auto' took the CPU: no webgpu package (in a browser: no WebGPU in the browser), no adapter, only a software
+ * adapter, or the device failed to start.
+ */
 export type FallbackKind = 'no-package' | 'no-adapter' | 'software-adapter' | 'start-failed';
 
 /** What selectBackend chose, and why. */
@@ -39,9 +42,10 @@ export interface SelectedBackend {
  * Picks the backend once, at start-up, and says why. Never switches later, and never prints: the reason is
  * returned, and a fallback warning goes to `opts.logger` when one is given.
  * - 'cpu': the CPU backend (reason 'cpu (requested)').
- * - 'auto': gpu.js on WebGPU when Dawn finds a hardware adapter; otherwise the CPU backend with the reason
- *   (no webgpu package, no adapter, or only the llvmpipe software adapter, which is no faster than the CPU; pass
- *   `prefer: 'gpu'` to use it anyway).
+ * - 'auto': gpu.js on WebGPU when there is a hardware adapter (Dawn's in Node, the browser's own in a browser);
+ *   otherwise the CPU backend with the reason (no webgpu package or no WebGPU in the browser, no adapter, or only
+ *   a software adapter such as llvmpipe or SwiftShader, which is no faster than the CPU; pass `prefer: 'gpu'` to
+ *   use it anyway).
  * - 'gpu': gpu.js on WebGPU on any adapter, software included; throws a clear error when there is none.
  *
  * @param opts - the preference, what to do on a fallback, and where a fallback warning goes
@@ -73,11 +77,11 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Se
   try {
     info = await probeAdapter();
   } catch (e) {
-    why = `no webgpu package: ${(e as Error).message}`;
+    why = envText.noWebGpu(e as Error);
     return fallback('no-package', why, null);
   }
-  if (!info) return fallback('no-adapter', 'no WebGPU adapter (Vulkan ICD missing?)', null);
-  if (info.isFallbackAdapter && prefer === 'auto') {
+  if (!info) return fallback('no-adapter', envText.noAdapter, null);
+  if (isSoftwareAdapter(info) && prefer === 'auto') {
     return fallback('software-adapter', `software adapter ${adapterLabel(info)} only`, info);
   }
   let backend: GpuBackend;
@@ -86,7 +90,7 @@ export async function selectBackend(opts: SelectBackendOptions = {}): Promise<Se
   } catch (e) {
     return fallback('start-failed', `gpu.js:webgpu failed to start: ${(e as Error).message}`, info);
   }
-  const kind = backend.adapterInfo.isFallbackAdapter ? 'software adapter' : backend.adapterInfo.vendor || 'adapter';
+  const kind = isSoftwareAdapter(backend.adapterInfo) ? 'software adapter' : backend.adapterInfo.vendor || 'adapter';
   return {
     backend,
     reason: `${backend.name} (${adapterLabel(backend.adapterInfo)} ${kind})`,

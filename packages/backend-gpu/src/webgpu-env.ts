@@ -1,10 +1,15 @@
 /**
- * Loading Dawn (the `webgpu` package) and gpu.js, and the small typed surface of gpu.js internals this backend
- * relies on. gpu.js 2.24.1 ships no types for its WebGPU classes, so they are declared here; the package pins
- * gpu.js exactly because `kernel.outputBuffer`, `kernel.run` and `kernel.built` are internal fields.
+ * The environment-independent half of loading WebGPU and gpu.js: the adapter probe, adapter labels, and the small
+ * typed surface of gpu.js internals this backend relies on. gpu.js 2.24.1 ships no types for its WebGPU classes,
+ * so they are declared here; the package pins gpu.js exactly because `kernel.outputBuffer`, `kernel.run` and
+ * `kernel.built` are internal fields.
+ *
+ * What differs between Node and a browser (where `navigator.gpu` comes from, which gpu.js build loads, how a
+ * missing WebGPU is worded) lives behind the package-internal import `#webgpu-env`, which package.json maps to
+ * `webgpu-env.browser.ts` under the "browser" condition and to `webgpu-env.node.ts` otherwise
+ * (docs/gpujs-backend.md §2).
  */
-import { createRequire } from 'node:module';
-import os from 'node:os';
+import { env } from '#webgpu-env';
 
 /** What a WebGPU adapter says about itself. */
 export interface AdapterInfo {
@@ -14,7 +19,7 @@ export interface AdapterInfo {
   description: string;
   /** the device's architecture */
   architecture: string;
-  /** true for a software adapter (lavapipe/llvmpipe) */
+  /** true for a software adapter (lavapipe/llvmpipe in Node, SwiftShader in Chromium) */
   isFallbackAdapter: boolean;
 }
 
@@ -79,46 +84,50 @@ export interface GpuJsModule {
   }) => BufferResult;
 }
 
-const require = createRequire(import.meta.url);
-
 /**
- * gpu.js is CommonJS and never imports `webgpu` itself (docs/gpujs-backend.md §4 no. 18); loading it early is
- * harmless.
+ * What differs between Node and a browser. `webgpu-env.node.ts` and `webgpu-env.browser.ts` each export one as
+ * `env`; the rest of the package reaches it only through `#webgpu-env`.
  */
-export function loadGpuJs(): GpuJsModule {
-  return require('gpu.js') as GpuJsModule;
+export interface WebGpuEnv {
+  /** which implementation this is */
+  readonly name: 'node' | 'browser';
+  /** makes `navigator.gpu` available (Node: from Dawn), or throws when this environment has no WebGPU */
+  installNavigatorGpu(): Promise<void>;
+  /** gpu.js itself: the CommonJS build in Node, the browser build in a browser */
+  loadGpuJs(): Promise<GpuJsModule>;
+  /** the fallback reason when installNavigatorGpu threw */
+  noWebGpu(error: Error): string;
+  /** the fallback reason when WebGPU is there but offers no adapter */
+  readonly noAdapter: string;
+  /** createGpuBackend's error when there is no adapter: noAdapter plus what to do about it */
+  readonly noAdapterError: string;
 }
 
-let navigatorPromise: Promise<void> | null = null;
-
 /**
- * Installs `navigator.gpu` (and the WebGPU globals such as GPUBufferUsage) from Dawn, once per process.
- * XDG_RUNTIME_DIR must be set before Dawn loads or it warns on every start; any writable directory will do.
- * Throws when the `webgpu` package or its native binary cannot be loaded.
+ * Makes `navigator.gpu` available, once. In Node it installs it (and the WebGPU globals such as
+ * GPUBufferUsage) from Dawn, the `webgpu` package, setting XDG_RUNTIME_DIR first when unset (Dawn warns on every
+ * start otherwise); when `navigator.gpu` exists already it does nothing. In a browser it only checks that the
+ * browser has WebGPU.
+ *
+ * @returns A Promise that resolves once `navigator.gpu` exists.
+ * @throws Error (as a rejection) in Node when the `webgpu` package or its native binary cannot be loaded, and in
+ *   a browser without WebGPU.
  */
 export function installNavigatorGpu(): Promise<void> {
-  navigatorPromise ??= (async () => {
-    const g = globalThis as { navigator?: { gpu?: unknown } };
-    if (g.navigator?.gpu) return; // a browser, or someone else installed it already
-    process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    // Node 21+ has a read-only navigator getter: redefine rather than assign
-    Object.defineProperty(globalThis, 'navigator', {
-      value: { ...(g.navigator ?? {}), gpu: create([]) },
-      configurable: true,
-      writable: true,
-    });
-  })();
-  navigatorPromise.catch(() => {
-    navigatorPromise = null;
-  });
-  return navigatorPromise;
+  return env.installNavigatorGpu();
 }
+
+/** The environment's gpu.js (see WebGpuEnv.loadGpuJs). */
+export function loadGpuJs(): Promise<GpuJsModule> {
+  return env.loadGpuJs();
+}
+
+/** Environment-specific wording of the fallback reasons and errors. */
+export const envText: Pick<WebGpuEnv, 'name' | 'noWebGpu' | 'noAdapter' | 'noAdapterError'> = env;
 
 /**
  * Requests an adapter only: no device is created, so this neither spins a Dawn thread nor keeps Node alive
- * (docs/gpujs-backend.md §4 no. 14). Returns null when Vulkan offers no usable adapter.
+ * (docs/gpujs-backend.md §4 no. 14). Returns null when WebGPU offers no adapter (in Node: Vulkan has none).
  *
  * @returns The adapter's info, or null.
  */
@@ -130,6 +139,7 @@ export async function probeAdapter(): Promise<AdapterInfo | null> {
   return adapterInfoOf(adapter);
 }
 
+/** The fields of `adapter.info` the package reports, with '' and false for what the adapter leaves out. */
 export function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   return {
@@ -140,8 +150,17 @@ export function adapterInfoOf(adapter: GPUAdapter): AdapterInfo {
   };
 }
 
-/** 'llvmpipe' for Mesa's lavapipe, else the adapter's description or vendor. */
+/**
+ * True for an adapter that runs on the CPU: one that says so (`isFallbackAdapter`: Mesa's lavapipe in Node,
+ * Chromium's SwiftShader), or SwiftShader by name, which Chromium can also expose without the fallback flag.
+ */
+export function isSoftwareAdapter(info: AdapterInfo): boolean {
+  return info.isFallbackAdapter || /swiftshader/i.test(`${info.architecture} ${info.description}`);
+}
+
+/** 'llvmpipe' for Mesa's lavapipe, 'swiftshader' for Chromium's, else the adapter's description or vendor. */
 export function adapterLabel(info: AdapterInfo): string {
   if (/llvmpipe/i.test(info.description)) return 'llvmpipe';
+  if (/swiftshader/i.test(`${info.architecture} ${info.description}`)) return 'swiftshader';
   return info.description || info.vendor || 'unknown adapter';
 }
