@@ -4,6 +4,7 @@ import type { StepResult, Trainer, TrainStepOptions } from '@tinyformer/model';
 export interface LoopStep {
   /** 1-based, as in the logs and metrics.jsonl */
   step: number;
+  /** what Trainer.trainStep returned: loss, learning rate, gradient norm, skipped */
   result: StepResult;
   /** wall time of Trainer.trainStep: batches, forward, backward, update */
   ms: number;
