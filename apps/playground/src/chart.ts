@@ -41,6 +41,8 @@ export class LossChart {
 
   constructor(private readonly svg: SVGSVGElement) {
     svg.setAttribute('viewBox', `0 0 ${this.W} ${this.H}`);
+    svg.setAttribute('font-family', 'sans-serif');
+    svg.setAttribute('font-size', '12');
     this.draw();
   }
 
@@ -94,6 +96,8 @@ export class LossChart {
         'loss (nats/char)',
       ),
     );
+    // the legend at the top right, as wide as its longest name (about 6.5 px a character at 12 px)
+    const legendWidth = 40 + 6.5 * Math.max(0, ...this.series.map((s) => s.name.length));
     this.series.forEach((s, i) => {
       const color = COLORS[s.run % COLORS.length]!;
       const good = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
@@ -114,9 +118,9 @@ export class LossChart {
           for (const [x, y] of good) svg.append(el('circle', { cx: sx(x), cy: sy(y), r: 3, fill: color }));
       }
       const ly = m.t + 14 + i * 16;
-      const lx = W - m.r - 230;
+      const lx = W - m.r - legendWidth;
       const legend = el('g', { class: 'legend', 'data-legend': s.name });
-      legend.append(el('rect', { x: lx - 6, y: ly - 12, width: 228, height: 16, fill: 'white', opacity: 0.8 }));
+      legend.append(el('rect', { x: lx - 6, y: ly - 12, width: legendWidth, height: 16, fill: 'white', opacity: 0.8 }));
       legend.append(
         el('line', {
           x1: lx,

@@ -264,11 +264,25 @@ $('ping').addEventListener('click', () => {
   status.pings++;
   $('pings').textContent = String(status.pings);
 });
-input('open-file').addEventListener('change', async () => {
-  const f = input('open-file').files?.[0];
-  if (!f) return;
+async function openCheckpoint(f: File): Promise<void> {
   const bytes = await f.arrayBuffer();
   send({ type: 'open', bytes, name: f.name }, [bytes]);
+}
+input('open-file').addEventListener('change', () => {
+  const f = input('open-file').files?.[0];
+  if (f) void openCheckpoint(f);
+});
+const openDrop = $('open-drop');
+openDrop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  openDrop.classList.add('over');
+});
+openDrop.addEventListener('dragleave', () => openDrop.classList.remove('over'));
+openDrop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  openDrop.classList.remove('over');
+  const f = e.dataTransfer?.files[0];
+  if (f) void openCheckpoint(f);
 });
 
 let sampleId = 0;
