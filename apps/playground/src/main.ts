@@ -368,6 +368,7 @@ worker.onmessage = (e: MessageEvent<FromWorker>) => {
     case 'state':
       status.state = m.state;
       $('state').textContent = m.state + (m.message ? ` (${m.message})` : '');
+      showProgress();
       if (m.state === 'idle' && params.get('autostart') === '1' && status.runs.length === 0 && !autostarted) {
         autostarted = true;
         void startTraining();
