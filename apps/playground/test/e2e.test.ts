@@ -3,7 +3,7 @@
 // through pixels. Checked: training in the Worker lowers the loss, the chart and compare mode, the samples, the UI
 // answering while the Worker trains, checkpoints both ways with charlm's CLI, and the first losses equal Node's.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { browserSkipReason, launchChromium, serveStatic } from '@tinyformer/browser-test';
 import { loadBrownText } from '@tinyformer/data/node';
@@ -186,7 +186,7 @@ describe.skipIf(skip !== null && !required)(
       expect(browser.consoleErrors).toEqual([]);
     });
 
-    it('opens a checkpoint charlm train wrote and samples it; ?backend=gpu falls back to the CPU and says why', async () => {
+    it("opens a checkpoint charlm train wrote and samples it; trains on the same file with charlm's losses; ?backend=gpu falls back to the CPU and says why", async () => {
       const corpus = join(RUNS, 'corpus.txt');
       writeFileSync(
         corpus,
@@ -227,6 +227,24 @@ describe.skipIf(skip !== null && !required)(
       const sampled = await waitFor('s.sample !== null');
       expect(sampled.sample!.text).toMatch(/^the [a-z .\n]{40}$/);
       await page.screenshot({ path: join(RUNS, 'opened.png'), fullPage: true });
+
+      // the same file chosen in the page, with charlm's settings and seed: the page's losses are charlm's
+      await page.setInputFiles('#text-file', corpus);
+      await page.waitForFunction(() => document.getElementById('text-info')?.textContent?.startsWith('corpus.txt'));
+      for (const [id, value] of Object.entries({ layers: 2, width: 32, heads: 2, context: 16, batch: 4, steps: 5 })) {
+        await page.fill(`#${id}`, String(value));
+      }
+      await page.fill('#eval-every', '5');
+      await page.fill('#seed', '1337'); // charlm's default --seed
+      await page.click('#start');
+      const trained = await waitFor(`s.state === 'done'`);
+      const charlmLosses = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as { loss?: number })
+        .flatMap((m) => (typeof m.loss === 'number' ? [m.loss] : []));
+      expect(charlmLosses).toHaveLength(5);
+      expect(trained.runs[0]!.losses).toEqual(charlmLosses);
       expect(browser.consoleErrors).toEqual([]);
     });
 
