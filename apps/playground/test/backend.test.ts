@@ -30,5 +30,6 @@ describe('the backend choice', () => {
     const chosen = await chooseBackend('auto', loader);
     expect(chosen.backend).toBe(backend);
     expect(chosen.reason).toBe('gpu (a test adapter)');
+    expect(chosen.name).toBe('gpu');
   });
 });

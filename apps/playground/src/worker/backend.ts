@@ -27,6 +27,8 @@ export interface ChosenBackend {
 /** What a GPU loader returns: the shape of @tinyformer/backend-gpu's selectBackend result. */
 export interface GpuSelection {
   backend: Backend;
+  /** shown as the backend's name; default 'gpu' (class names do not survive minification) */
+  name?: string;
   reason: string;
   dispose(): Promise<void>;
 }
@@ -49,7 +51,7 @@ export async function chooseBackend(request: BackendRequest, loadGpu: GpuLoader 
   let why = 'cpu (requested with ?backend=cpu)';
   if (request !== 'cpu') {
     const gpu = await loadGpu(request);
-    if ('backend' in gpu) return { ...gpu, name: gpu.backend.constructor.name, threads: '' };
+    if ('backend' in gpu) return { ...gpu, name: gpu.name ?? 'gpu', threads: '' };
     why = `cpu (?backend=${request}: ${gpu.fallback}; falling back to the CPU)`;
   }
   const cpu = new CpuBackend();
