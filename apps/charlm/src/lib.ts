@@ -1,6 +1,6 @@
 // charlm's reusable parts for other tools (the norm lab): the SVG chart, the fixed-window
 // validation loss, the backend choice and the training loop. The CLI itself stays in cli.ts.
-
+// The presets, the loop and the eval loss live in @tinyformer/recipe (browser-safe); re-exported here unchanged.
 export {
   bitsPerChar,
   EVAL_SEED,
