@@ -13,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { BatchSampler, CharDataset, CharVocab } from '@tinyformer/data';
 import { loadBrownText } from '@tinyformer/data/node';
 import { DecoderLM, resolveModelConfig, Trainer } from '@tinyformer/model';
+import type { LoopStep } from '@tinyformer/recipe';
+import { PRESETS, trainerOptions } from '@tinyformer/recipe';
 import {
   type Backend,
   CpuBackend,
@@ -21,10 +23,7 @@ import {
   Rng,
   setBackend,
 } from '@tinyformer/tensor';
-import { PRESETS } from './presets.js';
 import { trainInterleaved } from './train-interleaved.js';
-import type { LoopStep } from './train-loop.js';
-import { trainerOptions } from './trainer-options.js';
 
 /** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
 const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {

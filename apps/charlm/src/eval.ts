@@ -1,9 +1,9 @@
 import { CharDataset } from '@tinyformer/data';
 import { loadBrownText, readTextFile } from '@tinyformer/data/node';
+import { bitsPerChar, meanLoss } from '@tinyformer/recipe';
 import { setBackend } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';
-import { bitsPerChar, meanLoss } from './evaluate.js';
 import { loadRun } from './load-run.js';
 
 export interface EvalOptions {

@@ -1,7 +1,7 @@
 import { FFN_KINDS } from '@tinyformer/ffn';
 import { normKinds } from '@tinyformer/norm';
+import { PRESET_NAMES, type TrainSettings } from '@tinyformer/recipe';
 import { BACKEND_PREFERENCES } from './backend.js';
-import { PRESET_NAMES, type TrainSettings } from './presets.js';
 
 export type Command = 'train' | 'sample' | 'eval' | 'export';
 

@@ -1,6 +1,6 @@
 import { resolveModelConfig } from '@tinyformer/model';
+import type { TrainSettings } from '@tinyformer/recipe';
 import { FLAGS, type Flag } from './flags.js';
-import type { TrainSettings } from './presets.js';
 
 /**
  * The flag that sets each training setting (model fields by their config path, as ConfigError names them), from the

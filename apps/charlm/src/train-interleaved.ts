@@ -1,4 +1,4 @@
-import { type TrainLoopOptions, trainLoop } from './train-loop.js';
+import { type TrainLoopOptions, trainLoop } from '@tinyformer/recipe';
 
 /**
  * Steps several runs in turn, one step of each per round, so drifts in machine load hit them all alike (the

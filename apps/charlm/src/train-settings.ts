@@ -1,8 +1,8 @@
 import { ConfigError, resolveModelConfig } from '@tinyformer/model';
+import { PRESETS, type PresetName, type TrainSettings } from '@tinyformer/recipe';
 import { CliError } from './errors.js';
 import type { FlagValues } from './flag-values.js';
 import { FLAGS, type Flag, type FlagName } from './flags.js';
-import { PRESETS, type PresetName, type TrainSettings } from './presets.js';
 import { SETTING_FLAGS } from './settings-diff.js';
 
 const SETTING_FLAG_LIST = (FLAGS as readonly Flag[]).filter((f) => f.setting && f.commands.includes('train'));

@@ -1,33 +1,37 @@
 import { existsSync } from 'node:fs';
 import { noGrad } from '@tinyformer/autograd';
-import { BatchSampler, CharDataset, CharVocab } from '@tinyformer/data';
+import { CharVocab } from '@tinyformer/data';
 import { loadBrownText, readTextFile } from '@tinyformer/data/node';
 import {
   ActivationProbe,
   type AdamWState,
   checkOptimizerState,
-  DecoderLM,
-  generate,
+  type DecoderLM,
   gradNorms,
-  type ModelConfig,
   NonFiniteError,
   type ParamGradNorm,
-  resolveModelConfig,
-  Trainer,
   type TrainStepOptions,
 } from '@tinyformer/model';
-import { loadCheckpoint, saveCheckpoint, writeFileAtomic } from '@tinyformer/model/node';
-import { Rng, setBackend, tensor, tidy } from '@tinyformer/tensor';
+import { loadCheckpoint, writeFileAtomic } from '@tinyformer/model/node';
+import {
+  bitsPerChar,
+  checkpointBytes,
+  DEFAULT_CORPUS_SOURCE,
+  evalSample,
+  meanLoss,
+  setupRun,
+  type TrainMeta,
+  type TrainSettings,
+  textHash,
+  trainLoop,
+} from '@tinyformer/recipe';
+import { setBackend, tensor, tidy } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';
-import { bitsPerChar, meanLoss } from './evaluate.js';
 import { nanGradientFault } from './faults.js';
-import type { TrainSettings } from './presets.js';
 import { Progress } from './progress.js';
 import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
 import { recipeChanges } from './settings-diff.js';
-import { trainLoop } from './train-loop.js';
-import { trainerOptions } from './trainer-options.js';
 
 export interface TrainOptions {
   settings: TrainSettings;
@@ -55,29 +59,6 @@ export interface TrainOptions {
   log: (line: string) => void;
 }
 
-/** What a checkpoint's metadata holds for charlm, beyond weights and optimizer moments. */
-interface TrainMeta extends Record<string, unknown> {
-  kind: 'charlm';
-  vocab: string[];
-  /** the next step to run */
-  step: number;
-  samplerState: number[];
-  settings: TrainSettings;
-  seed: number;
-  bestVal: number | null;
-  data: { source: string; length: number; hash: string };
-}
-
-/** FNV-1a over the text, so a resume on different data is refused instead of silently mixing corpora. */
-function textHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
 export async function runTrain(o: TrainOptions): Promise<{ finalVal: number; out: string }> {
   const chosen = await chooseBackend(o.backend);
   o.log(`backend: ${chosen.reason}`);
@@ -91,10 +72,9 @@ export async function runTrain(o: TrainOptions): Promise<{ finalVal: number; out
 
 async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalVal: number; out: string }> {
   const paths = runPaths(o.out);
-  const source = o.data ?? 'brown (embedded default corpus)';
+  const source = o.data ?? DEFAULT_CORPUS_SOURCE;
   const text = o.data ? readTextFile(o.data) : loadBrownText();
   let settings = o.settings;
-  let vocab: CharVocab;
   let resumed: (ReturnType<typeof loadCheckpoint> & { meta: TrainMeta }) | null = null;
   if (!o.resume && !o.force && existsSync(paths.checkpoint)) {
     throw new CliError(
@@ -113,7 +93,6 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
         `--resume: the checkpoint was trained on ${meta.data.source} (${meta.data.length} chars), not on this data (${source}, ${text.length} chars)`,
       );
     }
-    vocab = CharVocab.fromJSON(meta.vocab);
     // the recipe comes from the checkpoint; only the total number of iterations may be extended
     settings = { ...meta.settings, iters: o.settings.iters };
     if (o.settingsFor) {
@@ -130,22 +109,24 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     }
     if (settings.iters < meta.step)
       throw new CliError(`--resume: --iters ${settings.iters} is below the checkpoint's step ${meta.step}`);
-  } else {
-    vocab = CharVocab.fromText(text);
   }
-  const dataset = new CharDataset(text, vocab);
-  const config: ModelConfig = resolveModelConfig({ ...settings.model, vocabSize: vocab.size }, 'model settings');
-  dataset.validate(config.contextLength, source);
-
-  const model = resumed ? resumed.model : new DecoderLM(config, { seed: o.seed });
+  // the vocabulary, split, model init and sampler seed of every charlm run (and of the playground's)
+  const run = setupRun({
+    text,
+    settings,
+    seed: o.seed,
+    source,
+    vocab: resumed ? CharVocab.fromJSON(resumed.meta.vocab) : undefined,
+    model: resumed?.model,
+    onNonFinite: o.onNonFinite,
+  });
+  const { vocab, dataset, config, model, trainer, sampler } = run;
   const ckptBytes = model.parameterCount() * 4 * 3 + 1_000_000;
   prepareRunFolder(o.out, ckptBytes);
   writeFileAtomic(paths.backend, `${backendReason}\n`);
 
-  const trainer = new Trainer(model, trainerOptions(settings, o.onNonFinite));
   const B = settings.batchSize;
   const T = config.contextLength;
-  const sampler = new BatchSampler(dataset.train, B, T, new Rng(o.seed + 1));
   let bestVal: number | null = null;
   if (resumed) {
     const meta = resumed.meta;
@@ -171,19 +152,9 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   );
   o.log(`run folder: ${o.out}`);
 
-  const meta = (step: number): TrainMeta => ({
-    kind: 'charlm',
-    vocab: vocab.toJSON(),
-    step,
-    samplerState: sampler.getState(),
-    settings,
-    seed: o.seed,
-    bestVal,
-    data: { source, length: text.length, hash: textHash(text) },
-  });
   const save = async (file: string) => {
     try {
-      await saveCheckpoint(file, model, { optimizer: trainer.optimizer, meta: meta(trainer.step) });
+      writeFileAtomic(file, await checkpointBytes(model, trainer.optimizer, run.meta(bestVal)));
     } catch (e) {
       // a full disk, a folder gone read-only: the atomic write left the previous file as it was
       if (!(e as NodeJS.ErrnoException).code) throw e;
@@ -210,16 +181,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   const progress = new Progress(settings.iters);
   const tokensPerStep = B * T * settings.gradAccumulation;
   let emaTime = 0;
-  const sampleText = async (seed: number): Promise<string> => {
-    const prompt = vocab.encode(vocab.has('\n') ? '\n' : vocab.decode([0]));
-    const ids = await generate(model, Array.from(prompt), {
-      maxTokens: settings.sampleTokens,
-      temperature: 0.8,
-      topK: 0,
-      seed,
-    });
-    return vocab.decode(ids);
-  };
+  const sampleText = (seed: number) => evalSample(model, vocab, settings.sampleTokens, seed);
   let stopped: { stopped: boolean };
   try {
     let grads: ParamGradNorm[] | undefined;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +142,20 @@ describe('charlm CLI', () => {
     expect(out).toBe(first);
     expect(first.startsWith('the ')).toBe(true);
     expect([...first.trimEnd()].length).toBe(24);
+  });
+
+  it('sample reads a lone checkpoint file, away from its run folder (a download from the playground)', async () => {
+    const lone = join(dir, 'downloads');
+    mkdirSync(lone, { recursive: true });
+    const file = join(lone, 'run-a-step12.safetensors');
+    copyFileSync(runPaths(join(dir, 'run-a')).checkpoint, file);
+    const args = ['--prompt', 'the ', '--tokens', '20', '--seed', '5', '--backend', 'cpu'];
+    out = '';
+    expect(await main(['sample', '--checkpoint', join(dir, 'run-a'), ...args])).toBe(0);
+    const fromFolder = out;
+    out = '';
+    expect(await main(['sample', '--checkpoint', file, ...args])).toBe(0);
+    expect(out).toBe(fromFolder);
   });
 
   it('eval prints val loss and bits per character', async () => {

@@ -1,7 +1,8 @@
 // The flag table is the one place a flag is declared; these checks keep it whole.
+
+import { PRESETS } from '@tinyformer/recipe';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, type Command, FLAGS, type Flag, flagsOf } from '../src/flags.js';
-import { PRESETS } from '../src/presets.js';
 import { SETTING_FLAGS } from '../src/settings-diff.js';
 
 describe('the flag table', () => {

@@ -14,6 +14,7 @@ export default function setup(project: TestProject): () => void {
     'packages/ffn',
     'packages/attention',
     'packages/model',
+    'packages/recipe',
     'examples/custom-norm',
   ]);
   project.provide('charlmCli', built.entry('cli.js'));

@@ -16,6 +16,7 @@ export default function setup(project: TestProject): () => void {
     'packages/ffn',
     'packages/attention',
     'packages/model',
+    'packages/recipe',
     'apps/charlm',
     'examples/custom-norm',
   ]);

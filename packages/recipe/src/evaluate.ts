@@ -6,7 +6,16 @@ import { tensor, tidy } from '@tinyformer/tensor';
 /** Seed of the fixed evaluation windows: the same text is scored at every eval, in every run and resume. */
 export const EVAL_SEED = 20_251_126;
 
-/** Mean next-token loss (nats per character) over `count` fixed batches of a split. */
+/**
+ * Mean next-token loss (nats per character) over `count` fixed batches of a split (windows from {@link EVAL_SEED}).
+ *
+ * @param model - The model, on the backend its weights live on.
+ * @param split - The token ids of a split, e.g. `CharDataset.val`.
+ * @param batchSize - Windows per batch.
+ * @param contextLength - Tokens per window.
+ * @param count - Batches.
+ * @returns The mean loss.
+ */
 export async function meanLoss(
   model: DecoderLM,
   split: Int32Array,
@@ -30,6 +39,12 @@ export async function meanLoss(
   return total / count;
 }
 
+/**
+ * A loss in nats per character as bits per character.
+ *
+ * @param nats - The loss in nats.
+ * @returns The same loss in bits.
+ */
 export function bitsPerChar(nats: number): number {
   return nats / Math.LN2;
 }

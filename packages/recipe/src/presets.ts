@@ -1,25 +1,40 @@
 import type { ModelConfigInput } from '@tinyformer/model';
 
-/** Everything a training run needs besides the data: the model and the recipe. Every field has a CLI flag. */
+/** Everything a training run needs besides the data: the model and the recipe. Every field has a charlm flag. */
 export interface TrainSettings {
+  /** the model config without the vocabulary size, which comes from the text */
   model: Omit<ModelConfigInput, 'vocabSize'>;
+  /** windows per micro-batch */
   batchSize: number;
+  /** optimizer steps of the whole run (the cosine schedule decays over them) */
   iters: number;
+  /** peak learning rate, reached after `warmup` steps */
   lr: number;
+  /** the learning rate at the end of the cosine decay */
   minLr: number;
+  /** linear warm-up steps */
   warmup: number;
+  /** AdamW's decoupled weight decay (not on norms and biases) */
   weightDecay: number;
+  /** AdamW's first-moment decay */
   beta1: number;
+  /** AdamW's second-moment decay */
   beta2: number;
+  /** global gradient-norm clip (0: off) */
   gradClip: number;
+  /** micro-batches per optimizer step */
   gradAccumulation: number;
+  /** steps between evaluations (validation loss and a sample) */
   evalEvery: number;
   /** validation batches at each periodic eval (the final eval always uses at least 200) */
   evalIters: number;
+  /** steps between checkpoints */
   checkpointEvery: number;
+  /** characters of the sample printed at each eval */
   sampleTokens: number;
 }
 
+/** charlm's named presets (`--preset tiny | baby | small`). */
 export const PRESETS = {
   /** The README run: a few minutes on a 2-core CPU, then readable-ish samples. */
   tiny: {
@@ -81,6 +96,8 @@ export const PRESETS = {
   },
 } satisfies Record<string, TrainSettings>;
 
+/** The name of a preset. */
 export type PresetName = keyof typeof PRESETS;
 
+/** The preset names, in their order in {@link PRESETS}. */
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];

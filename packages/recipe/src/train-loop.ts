@@ -4,12 +4,15 @@ import type { StepResult, Trainer, TrainStepOptions } from '@tinyformer/model';
 export interface LoopStep {
   /** 1-based, as in the logs and metrics.jsonl */
   step: number;
+  /** what Trainer.trainStep returned: loss, learning rate, gradient norm, skipped */
   result: StepResult;
   /** wall time of Trainer.trainStep: batches, forward, backward, update */
   ms: number;
 }
 
+/** What {@link trainLoop} runs. */
 export interface TrainLoopOptions {
+  /** the Trainer that takes the steps */
   trainer: Trainer;
   /** gives each micro-batch; a BatchSampler */
   sampler: { next(): { x: Int32Array; y: Int32Array }; batchSize: number; contextLength: number };
@@ -24,8 +27,11 @@ export interface TrainLoopOptions {
 }
 
 /**
- * The training loop of charlm train, charlm bench and the norm lab: what differs between them lives in the hooks.
- * Errors (a NonFiniteError under onNonFinite 'throw') go to the caller.
+ * The training loop of charlm train, charlm bench, the norm lab and the playground: what differs between them lives
+ * in the hooks. Errors (a NonFiniteError under onNonFinite 'throw') go to the caller.
+ *
+ * @param o - The trainer, the sampler, the last step and the hooks.
+ * @returns Whether `afterStep` stopped the loop before `until`.
  */
 export async function trainLoop(o: TrainLoopOptions): Promise<{ stopped: boolean }> {
   const { trainer, sampler } = o;

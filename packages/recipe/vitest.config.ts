@@ -1,0 +1,3 @@
+import { packageConfig } from '@tinyformer/vitest-config';
+
+export default packageConfig(import.meta.dirname);
