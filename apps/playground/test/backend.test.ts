@@ -6,22 +6,23 @@ import { chooseBackend, type GpuLoader, parseBackendRequest } from '../src/worke
 
 describe('the backend choice', () => {
   it('reads ?backend=cpu|gpu|auto and falls back to cpu, with a note, for anything else', () => {
-    expect(parseBackendRequest(null)).toEqual({ request: 'cpu', note: '' });
+    expect(parseBackendRequest(null)).toEqual({ request: 'auto', note: '' });
     expect(parseBackendRequest('auto')).toEqual({ request: 'auto', note: '' });
     expect(parseBackendRequest('gpu')).toEqual({ request: 'gpu', note: '' });
     expect(parseBackendRequest('tpu').note).toMatch(/\?backend=tpu is not one of cpu, gpu, auto/);
   });
 
-  it('cpu names its GEMM threads; gpu and auto fall back to the CPU until a GPU loader is wired in', async () => {
+  it("cpu names its GEMM threads; gpu and auto fall back to the CPU with the loader's reason", async () => {
     const cpu = await chooseBackend('cpu');
     expect(cpu.backend).toBeInstanceOf(CpuBackend);
     expect(cpu.reason).toBe(`cpu (requested with ?backend=cpu), ${cpu.threads}`);
     expect(cpu.threads).toMatch(/^\d GEMM threads?/);
-    for (const request of ['gpu', 'auto'] as const) {
-      const chosen = await chooseBackend(request);
-      expect(chosen.name).toBe('cpu');
-      expect(chosen.reason).toMatch(new RegExp(`^cpu \\(\\?backend=${request}: .*no GPU backend yet.*falling back`));
-    }
+    const none: GpuLoader = async () => ({ fallback: 'no WebGPU adapter (a test)' });
+    const auto = await chooseBackend('auto', none);
+    expect(auto.name).toBe('cpu');
+    expect(auto.reason).toBe(`cpu (no WebGPU adapter (a test)), ${auto.threads}`);
+    const gpu = await chooseBackend('gpu', none);
+    expect(gpu.reason).toBe(`cpu (?backend=gpu: no WebGPU adapter (a test); falling back to the CPU), ${gpu.threads}`);
   });
 
   it('uses what a GPU loader returns', async () => {

@@ -104,6 +104,49 @@ describe.skipIf(skip !== null && !required)(
       await server?.close();
     });
 
+    it('trains on WebGPU (SwiftShader, asked for with ?backend=gpu): the loss falls and the first losses follow the CPU; auto keeps the CPU and says why', async () => {
+      const gpuBrowser = await launchChromium({ webgpu: true });
+      try {
+        const { page, consoleErrors } = gpuBrowser;
+        const read = () => page.evaluate(() => (globalThis as unknown as { __playground: Status }).__playground);
+        const until = async (predicate: string, timeout = 240_000) => {
+          await page.waitForFunction(
+            `(() => { const s = globalThis.__playground; return s && (s.errors.length > 0 || (${predicate})); })()`,
+            null,
+            { timeout },
+          );
+          const s = await read();
+          expect(s.errors).toEqual([]);
+          return s;
+        };
+        await page.goto(`${server.url}/?backend=auto`);
+        const auto = await until(`s.backend !== null`);
+        expect(auto.backend!.reason).toMatch(
+          /^cpu \(software adapter swiftshader only; add \?backend=gpu to use it\), 2 GEMM threads$/,
+        );
+
+        await page.goto(`${server.url}/?${smallQuery({ steps: 10, autostart: 1, norm: 'rmsnorm', backend: 'gpu' })}`);
+        const s = await until(`s.state === 'done'`);
+        expect(s.backend?.name).toBe('gpu.js:webgpu');
+        expect(s.backend?.reason).toMatch(/^gpu\.js:webgpu \(swiftshader software adapter\)$/);
+        const losses = s.runs[0]!.losses;
+        expect(losses).toHaveLength(10);
+        expect(losses[9]!).toBeLessThan(losses[0]!);
+        // float32 on another device: not bit-equal, but the same run
+        losses.forEach((l, i) =>
+          expect(Math.abs(l - nodeLosses.rmsnorm![i]!) / nodeLosses.rmsnorm![i]!).toBeLessThan(1e-3),
+        );
+        expect(s.runs[0]!.sample.length).toBeGreaterThan(0);
+        console.log(
+          `WebGPU (SwiftShader) in the page: ${Math.round(s.runs[0]!.tokensPerS)} tokens/s; first losses ${losses.slice(0, 3).join(', ')}`,
+        );
+        await page.screenshot({ path: join(RUNS, 'webgpu.png'), fullPage: true });
+        expect(consoleErrors).toEqual([]);
+      } finally {
+        await gpuBrowser.close();
+      }
+    });
+
     const status = () => browser.page.evaluate(() => (globalThis as unknown as { __playground: Status }).__playground);
     async function waitFor(predicate: string, timeout = 120_000): Promise<Status> {
       await browser.page.waitForFunction(
@@ -126,8 +169,9 @@ describe.skipIf(skip !== null && !required)(
       );
       const s = await waitFor(`s.state === 'done'`);
       expect(s.crossOriginIsolated).toBe(true);
+      // no ?backend: 'auto', and this Chromium (no --enable-unsafe-webgpu) has no WebGPU adapter
       expect(s.backend?.name).toBe('cpu');
-      expect(s.backend?.reason).toMatch(/^cpu \(requested with \?backend=cpu\), 2 GEMM threads$/);
+      expect(s.backend?.reason).toMatch(/^cpu \(no WebGPU adapter .*\), 2 GEMM threads$/);
       expect(s.runs.map((r) => r.label)).toEqual([
         'pre-norm rmsnorm, swiglu, rope',
         'pre-norm layernorm, swiglu, rope',
@@ -215,7 +259,7 @@ describe.skipIf(skip !== null && !required)(
       const s = await waitFor(`s.state === 'idle'`);
       expect(s.backend?.name).toBe('cpu');
       expect(s.backend?.reason).toMatch(
-        /\?backend=gpu: .*no GPU backend yet.*falling back to the CPU\), 2 GEMM threads$/,
+        /^cpu \(\?backend=gpu: WebGPU backend requested but unavailable: no WebGPU adapter.*; falling back to the CPU\), 2 GEMM threads$/,
       );
       await page.setInputFiles('#open-file', join(out, 'checkpoint.safetensors'));
       const opened = await waitFor('s.opened !== null');
