@@ -2,7 +2,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeCheckpoint, loadCheckpointFromResponse, parseCheckpoint } from './checkpoint.js';
+import {
+  decodeCheckpoint,
+  encodeCheckpoint,
+  findNonFinite,
+  loadCheckpointFromResponse,
+  parseCheckpoint,
+} from './checkpoint.js';
 import { DecoderLM } from './decoder-lm.js';
 import { loadCheckpoint, saveCheckpoint } from './node.js';
 import { CheckpointError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
@@ -135,5 +141,21 @@ describe('safetensors bytes', () => {
     expect(Object.getPrototypeOf(d.metadata)).toBe(Object.prototype);
     expect(Object.keys(d.metadata).sort()).toEqual(['__proto__', 'k']);
     expect(({} as Record<string, unknown>).k).toBeUndefined();
+  });
+
+  it('a model with a NaN or infinite weight is not encoded (unless allowNonFinite); findNonFinite names the first', async () => {
+    const m = new DecoderLM({ vocabSize: 5, contextLength: 4, dModel: 4, nLayers: 1, nHeads: 1 }, { seed: 1 });
+    const [name, p] = m.namedParameters()[3]!;
+    const values = p.dataSync().slice();
+    values[2] = Number.POSITIVE_INFINITY;
+    p.setValues(values);
+    await expect(encodeCheckpoint(m)).rejects.toThrow(
+      `checkpoint not written: "${name}" holds Infinity at index 2 (the model diverged; a checkpoint holds finite values only)`,
+    );
+    const bytes = await encodeCheckpoint(m, { allowNonFinite: true });
+    expect(findNonFinite(parseCheckpoint(bytes).weights)).toEqual({ name, index: 2, value: Number.POSITIVE_INFINITY });
+    values[2] = Number.NaN;
+    p.setValues(values);
+    expect(findNonFinite(m.namedParameters().map(([n, q]) => [n, { data: q.dataSync() }] as const))?.name).toBe(name);
   });
 });

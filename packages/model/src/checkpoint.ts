@@ -33,6 +33,31 @@ export interface CheckpointOptions {
   optimizer?: AdamW;
   /** free-form, JSON-serialisable (vocabulary, step, RNG and sampler state, schedule) */
   meta?: Record<string, unknown>;
+  /**
+   * Store weights or optimizer moments that are NaN or infinite (default false: such a model is refused with a
+   * CheckpointError, so a file on disk is always one training can continue from and sampling can use). true is
+   * for post-mortems of a diverged run.
+   */
+  allowNonFinite?: boolean;
+}
+
+/**
+ * The first NaN or infinite value among tensors, or null when all are finite.
+ *
+ * @param tensors - Name -> values (weights, optimizer moments).
+ * @returns The tensor's name, the flat index and the value, or null.
+ */
+export function findNonFinite(
+  tensors: Iterable<readonly [string, { data: ArrayLike<number> }]>,
+): { name: string; index: number; value: number } | null {
+  for (const [name, t] of tensors) {
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      // NaN - NaN and Inf - Inf are both NaN: one test for both
+      if (Number.isNaN(d[i]! - d[i]!)) return { name, index: i, value: d[i]! };
+    }
+  }
+  return null;
 }
 
 /**
@@ -40,8 +65,9 @@ export interface CheckpointOptions {
  * that `saveCheckpoint` of `@tinyformer/model/node` writes. Works anywhere (browser, worker, Node).
  *
  * @param model - the model whose parameters and config are stored
- * @param opts - optional optimizer (moments and step) and `meta`
+ * @param opts - optional optimizer (moments and step), `meta`, and `allowNonFinite`
  * @returns the checkpoint file's bytes
+ * @throws {@link CheckpointError} when a weight or moment is NaN or infinite (unless `allowNonFinite`)
  * @example
  * ```ts
  * const bytes = await encodeCheckpoint(model, { meta: { vocab } });
@@ -59,6 +85,15 @@ export async function encodeCheckpoint(model: DecoderLM, opts: CheckpointOptions
     for (const p of opts.optimizer.params()) {
       tensors.set(M_PREFIX + p.name!, { shape: [...p.shape], data: st.m[p.name!]! });
       tensors.set(V_PREFIX + p.name!, { shape: [...p.shape], data: st.v[p.name!]! });
+    }
+  }
+  if (!opts.allowNonFinite) {
+    const bad = findNonFinite(tensors);
+    if (bad) {
+      throw new CheckpointError(
+        'not written',
+        `"${bad.name}" holds ${bad.value} at index ${bad.index} (the model diverged; a checkpoint holds finite values only)`,
+      );
     }
   }
   const metadata = {

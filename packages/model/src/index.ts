@@ -8,6 +8,7 @@ export {
   checkOptimizerState,
   decodeCheckpoint,
   encodeCheckpoint,
+  findNonFinite,
   loadCheckpointFromResponse,
   loadWeights,
   parseCheckpoint,
