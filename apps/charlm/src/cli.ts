@@ -11,6 +11,7 @@ import { runExport } from './export.js';
 import { parseFlags } from './flag-values.js';
 import { COMMANDS, type Command } from './flags.js';
 import { commandHelp, mainHelp } from './help.js';
+import { watchOutput } from './output.js';
 import { loadPlugins } from './plugins.js';
 import { runPaths } from './run-folder.js';
 import { runSample } from './sample.js';
@@ -79,6 +80,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'sample') {
     const topP = flags.number('top-p');
     if (!(topP > 0 && topP <= 1)) throw new CliError(`--top-p must be in (0, 1] (1 = off), got ${flags.raw['top-p']}`);
+    process.exitCode = undefined;
     await runSample({
       checkpoint,
       prompt: flags.text('prompt') ?? '',
@@ -92,7 +94,8 @@ export async function main(argv: string[]): Promise<number> {
       log: (line) => console.error(line),
       write: (text) => process.stdout.write(text),
     });
-    return 0;
+    // 141 when stdout's reader went away mid-sample
+    return Number(process.exitCode ?? 0);
   }
   await runEval({
     checkpoint,
@@ -109,6 +112,7 @@ const USER_ERRORS = [CliError, DataError, ConfigError, CheckpointError, Sampling
 
 /** Runs the CLI: user errors print one clear message (no stack trace) and exit 1. */
 export async function run(argv: string[]): Promise<void> {
+  watchOutput();
   try {
     process.exitCode = await main(argv);
   } catch (e) {

@@ -3,13 +3,14 @@ import { tensor } from '@tinyformer/tensor';
 import { CliError } from './errors.js';
 
 /*
- * Fault injection, FOR TESTS ONLY (apps/charlm/test/faults.test.ts; listed in RELIABILITY.md). Both variables are
+ * Fault injection, FOR TESTS ONLY (apps/charlm/test/faults.test.ts; listed in RELIABILITY.md). These variables are
  * unset in normal use, and then nothing here does anything.
  *
  *   TINYFORMER_FAULT_NAN_AT_STEP=<n>[:<parameter>]   at training step n (1-based, as in the logs and metrics.jsonl),
  *       seed the gradient of one parameter (default: the last block's attn.proj.weight) with NaN before backward, so
  *       the loss stays finite and only that gradient goes bad: what an overflow in a backward kernel looks like.
  *   TINYFORMER_FAULT_FREE_BYTES=<bytes>   pretend the run folder's filesystem has this many bytes free (disk full).
+ *   TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP=<n>   the metrics line of step n is half written, then ENOSPC.
  */
 
 /** Returns a function to call before each training step's first micro-batch, or null when no fault is asked for. */
@@ -36,5 +37,11 @@ export function nanGradientFault(model: DecoderLM, env = process.env): ((step: n
 /** The free bytes that TINYFORMER_FAULT_FREE_BYTES pretends, or undefined. */
 export function fakeFreeBytes(env = process.env): number | undefined {
   const raw = env.TINYFORMER_FAULT_FREE_BYTES;
+  return raw === undefined || raw === '' ? undefined : Number(raw);
+}
+
+/** The step whose metrics line TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP fails (disk full mid-line), or undefined. */
+export function metricsFaultAt(env = process.env): number | undefined {
+  const raw = env.TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP;
   return raw === undefined || raw === '' ? undefined : Number(raw);
 }

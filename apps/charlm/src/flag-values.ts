@@ -83,7 +83,11 @@ export class FlagValues {
       return d;
     }
     if (Array.isArray(raw)) throw new Error(`--${name} is not a list flag`);
-    return checkedNumber(name, raw, f.check);
+    const v = checkedNumber(name, raw, f.check);
+    if (f.max !== undefined && v > f.max) {
+      throw new CliError(`--${name} must be at most ${f.max.toLocaleString('en-US')}, got ${JSON.stringify(raw)}`);
+    }
+    return v;
   }
 
   optionalNumber(name: FlagName): number | undefined {

@@ -62,6 +62,8 @@ export type Flag = FlagValue & {
   sets?: boolean;
   /** a setting that only decides when to evaluate, sample and checkpoint: a resumed run may change it */
   cadence?: boolean;
+  /** the largest value a number flag accepts: sizes from flags never reach an allocation unchecked */
+  max?: number;
   /** checked on the final settings (flag, preset or checkpoint): a message when the value is out of range */
   range?: (value: number, s: TrainSettings) => string | null;
 };
@@ -119,6 +121,7 @@ export const FLAGS = [
     help: 'optimizer steps',
     setting: 'iters',
     cadence: true,
+    max: 10_000_000,
   },
   {
     name: 'resume',
@@ -188,6 +191,7 @@ export const FLAGS = [
     help: 'validation batches per periodic eval',
     setting: 'evalIters',
     cadence: true,
+    max: 100_000,
   },
   {
     name: 'final-eval-iters',
@@ -205,6 +209,7 @@ export const FLAGS = [
     help: 'length of the samples printed at each eval',
     setting: 'sampleTokens',
     cadence: true,
+    max: 1_000_000,
   },
   {
     name: 'on-nan',
@@ -380,6 +385,7 @@ export const FLAGS = [
     section: 'optimizer',
     help: 'sequences per micro-batch',
     setting: 'batchSize',
+    max: 4096,
   },
   { name: 'lr', ...n('posnum'), commands: ['train'], section: 'optimizer', help: 'peak learning rate', setting: 'lr' },
   {
@@ -442,6 +448,7 @@ export const FLAGS = [
     section: 'optimizer',
     help: 'gradient accumulation: micro-batches per step',
     setting: 'gradAccumulation',
+    max: 1024,
   },
   // sample and eval
   {
@@ -463,7 +470,7 @@ export const FLAGS = [
   { name: 'out', type: 'text', arg: '<dir>', commands: ['export'], help: 'the folder to write' },
   { name: 'force', type: 'boolean', commands: ['export'], help: 'write into an --out that already holds files' },
   { name: 'prompt', type: 'text', arg: '<text>', commands: ['sample'], help: 'text to continue (default: a newline)' },
-  { name: 'tokens', ...n('int'), commands: ['sample'], help: 'characters to generate', default: 300 },
+  { name: 'tokens', ...n('int'), commands: ['sample'], help: 'characters to generate', default: 300, max: 1_000_000 },
   {
     name: 'temperature',
     type: 'number',
@@ -503,8 +510,8 @@ export const FLAGS = [
     commands: ['eval'],
     help: 'text to evaluate on: its last 10% (default: the Brown Corpus)',
   },
-  { name: 'batches', ...n('posint'), commands: ['eval'], help: 'validation batches', default: 200 },
-  { name: 'batch-size', ...n('posint'), commands: ['eval'], help: 'sequences per batch', default: 12 },
+  { name: 'batches', ...n('posint'), commands: ['eval'], help: 'validation batches', default: 200, max: 100_000 },
+  { name: 'batch-size', ...n('posint'), commands: ['eval'], help: 'sequences per batch', default: 12, max: 4096 },
 ] as const satisfies readonly Flag[];
 
 export type FlagName = (typeof FLAGS)[number]['name'];

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CharVocab } from '@tinyformer/data';
 import { HfInteropError, importHf } from '@tinyformer/hf';
-import { CheckpointError, type DecoderLM } from '@tinyformer/model';
+import { CheckpointError, type DecoderLM, findNonFinite } from '@tinyformer/model';
 import { loadCheckpoint } from '@tinyformer/model/node';
 import { CliError } from './errors.js';
 import { runPaths } from './run-folder.js';
@@ -66,7 +66,13 @@ export function loadRun(checkpoint: string): {
   }
   if (!existsSync(file)) throw new CliError(`--checkpoint ${checkpoint}: no checkpoint found at ${file}`);
   try {
-    const { model, meta } = loadCheckpoint(file);
+    const { model, meta, weights } = loadCheckpoint(file);
+    const bad = findNonFinite(weights);
+    if (bad) {
+      throw new CliError(
+        `checkpoint ${file} holds non-finite weights ("${bad.name}" is ${bad.value} at index ${bad.index}): it cannot be sampled or evaluated; use an earlier checkpoint (best.safetensors) or retrain with a lower --lr`,
+      );
+    }
     if (!Array.isArray(meta.vocab))
       throw new CliError(`checkpoint ${file} has no character vocabulary: it was not written by charlm`);
     const vocab = CharVocab.fromJSON(meta.vocab);

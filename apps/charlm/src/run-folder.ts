@@ -1,19 +1,23 @@
 import {
   accessSync,
-  appendFileSync,
+  closeSync,
   constants,
   existsSync,
+  fstatSync,
+  ftruncateSync,
   mkdirSync,
+  openSync,
   readFileSync,
   rmSync,
   statfsSync,
   statSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@tinyformer/model/node';
 import { lineChartSvg } from './chart.js';
 import { CliError } from './errors.js';
-import { fakeFreeBytes } from './faults.js';
+import { fakeFreeBytes, metricsFaultAt } from './faults.js';
 
 /** The files of a run folder; `sample`, `eval` and `--resume` read `checkpoint`. */
 export function runPaths(dir: string) {
@@ -90,24 +94,67 @@ export interface MetricsLine {
   [k: string]: unknown;
 }
 
+/**
+ * Appends one metrics line whole or not at all: a failed or short write (a full disk) is cut back to the file's
+ * previous length, and the error names the file. TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP injects that failure.
+ */
 export function appendMetrics(paths: RunPaths, line: MetricsLine): void {
-  appendFileSync(paths.metrics, `${JSON.stringify(line)}\n`);
+  const bytes = Buffer.from(`${JSON.stringify(line)}\n`);
+  const fd = openSync(paths.metrics, 'a');
+  const before = fstatSync(fd).size;
+  try {
+    const injected = metricsFaultAt();
+    if (injected !== undefined && line.step === injected) {
+      // what a full disk does mid-line: part of it lands, then ENOSPC
+      writeSync(fd, bytes, 0, Math.floor(bytes.length / 2));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write (injected)'), { code: 'ENOSPC' });
+    }
+    let done = 0;
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (e) {
+    try {
+      ftruncateSync(fd, before);
+    } catch {
+      // the cut failed too: readMetrics drops a torn last line on --resume
+    }
+    throw new CliError(
+      `cannot append to ${paths.metrics}: ${(e as Error).message}; the line for step ${line.step} was not written ` +
+        '(the file holds only whole lines, and the last checkpoint is intact)',
+    );
+  } finally {
+    closeSync(fd);
+  }
 }
 
-export function readMetrics(paths: RunPaths): MetricsLine[] {
+/**
+ * The metrics lines. A last line that is not valid JSON (torn by a crash or a full disk in an older version) is
+ * dropped and reported to `onTorn`; a bad line anywhere else is an error naming its line number.
+ */
+export function readMetrics(paths: RunPaths, onTorn?: (message: string) => void): MetricsLine[] {
   if (!existsSync(paths.metrics)) return [];
-  return readFileSync(paths.metrics, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsLine);
+  const raw = readFileSync(paths.metrics, 'utf8').split('\n');
+  const lines = raw.map((l, i) => [l, i + 1] as const).filter(([l]) => l.trim());
+  const out: MetricsLine[] = [];
+  for (const [k, [text, lineNo]] of lines.entries()) {
+    try {
+      out.push(JSON.parse(text) as MetricsLine);
+    } catch {
+      if (k === lines.length - 1) {
+        onTorn?.(`warning: ${paths.metrics} line ${lineNo} is torn (${JSON.stringify(text.slice(0, 40))}...): dropped`);
+        break;
+      }
+      throw new CliError(`${paths.metrics} line ${lineNo} is not valid JSON: ${JSON.stringify(text.slice(0, 60))}`);
+    }
+  }
+  return out;
 }
 
 /**
  * On resume, drops lines logged after the checkpoint (which holds `completed` steps), so the file reads as one
  * uninterrupted run.
  */
-export function truncateMetrics(paths: RunPaths, completed: number): void {
-  const kept = readMetrics(paths).filter((m) => m.step <= completed && !m.final);
+export function truncateMetrics(paths: RunPaths, completed: number, onTorn?: (message: string) => void): void {
+  const kept = readMetrics(paths, onTorn).filter((m) => m.step <= completed && !m.final);
   writeFileAtomic(paths.metrics, kept.map((m) => `${JSON.stringify(m)}\n`).join(''));
 }
 

@@ -3,6 +3,10 @@ import { setBackend } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';
 import { loadRun } from './load-run.js';
+import { EXIT_PIPE_CLOSED, isStdoutClosed } from './output.js';
+
+/** Thrown from onToken to end generation when stdout's reader is gone. */
+const PIPE_CLOSED = Symbol('stdout closed');
 
 export interface SampleOptions {
   checkpoint: string;
@@ -42,15 +46,26 @@ export async function runSample(o: SampleOptions): Promise<{ text: string; token
     }
     o.write(o.prompt);
     const t0 = performance.now();
-    const ids = await generate(model, Array.from(vocab.encode(prompt)), {
-      maxTokens: o.tokens,
-      temperature: o.temperature,
-      topK,
-      topP: o.topP,
-      seed: o.seed,
-      useCache: o.cache,
-      onToken: (id) => o.write(vocab.decode([id])),
-    });
+    let ids: number[];
+    try {
+      ids = await generate(model, Array.from(vocab.encode(prompt)), {
+        maxTokens: o.tokens,
+        temperature: o.temperature,
+        topK,
+        topP: o.topP,
+        seed: o.seed,
+        useCache: o.cache,
+        onToken: (id) => {
+          // `| head -c5`: the reader is gone, so stop generating (quietly, as Unix tools do)
+          if (isStdoutClosed()) throw PIPE_CLOSED;
+          o.write(vocab.decode([id]));
+        },
+      });
+    } catch (e) {
+      if (e !== PIPE_CLOSED) throw e;
+      process.exitCode = EXIT_PIPE_CLOSED;
+      return { text: '', tokensPerS: 0 };
+    }
     const secs = (performance.now() - t0) / 1000;
     o.write('\n');
     const tokensPerS = ids.length / secs;

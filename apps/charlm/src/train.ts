@@ -1,10 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { noGrad } from '@tinyformer/autograd';
 import { CharVocab } from '@tinyformer/data';
 import { loadBrownText, readTextFile } from '@tinyformer/data/node';
 import {
   ActivationProbe,
   type AdamWState,
+  CheckpointError,
   checkOptimizerState,
   type DecoderLM,
   gradNorms,
@@ -29,9 +30,12 @@ import { setBackend, tensor, tidy } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';
 import { nanGradientFault } from './faults.js';
+import { EXIT_PIPE_CLOSED, onStdoutClosed } from './output.js';
 import { Progress } from './progress.js';
 import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
+import { lockRunFolder } from './run-lock.js';
 import { recipeChanges } from './settings-diff.js';
+import { checkTrainMeta } from './train-meta.js';
 
 export interface TrainOptions {
   settings: TrainSettings;
@@ -60,17 +64,34 @@ export interface TrainOptions {
 }
 
 export async function runTrain(o: TrainOptions): Promise<{ finalVal: number; out: string }> {
-  const chosen = await chooseBackend(o.backend);
-  o.log(`backend: ${chosen.reason}`);
-  setBackend(chosen.backend);
+  // one run per folder: a second training into the same --out fails here, before anything else, naming the running one
+  const release = lockRunFolder(ensureRunFolder(o.out));
   try {
-    return await trainOn(o, chosen.reason);
+    const chosen = await chooseBackend(o.backend);
+    o.log(`backend: ${chosen.reason}`);
+    setBackend(chosen.backend);
+    try {
+      return await trainLocked(o, chosen.reason);
+    } finally {
+      await chosen.dispose();
+    }
   } finally {
-    await chosen.dispose();
+    release();
   }
 }
 
-async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalVal: number; out: string }> {
+/** Creates --out when missing (so it can be locked); a path that is not a folder is refused. */
+function ensureRunFolder(dir: string): string {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new CliError(`cannot create the run folder ${dir}: ${(e as Error).message}`);
+  }
+  return dir;
+}
+
+async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ finalVal: number; out: string }> {
   const paths = runPaths(o.out);
   const source = o.data ?? DEFAULT_CORPUS_SOURCE;
   const text = o.data ? readTextFile(o.data) : loadBrownText();
@@ -85,9 +106,9 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     if (!existsSync(paths.checkpoint)) {
       throw new CliError(`--resume: no checkpoint at ${paths.checkpoint}; start a new run without --resume`);
     }
-    resumed = loadCheckpoint(paths.checkpoint) as ReturnType<typeof loadCheckpoint> & { meta: TrainMeta };
+    const loaded = loadCheckpoint(paths.checkpoint);
+    resumed = { ...loaded, meta: checkTrainMeta(loaded.meta, paths.checkpoint) };
     const meta = resumed.meta;
-    if (meta.kind !== 'charlm') throw new CliError(`--resume: ${paths.checkpoint} was not written by charlm train`);
     if (meta.data.hash !== textHash(text) || meta.data.length !== text.length) {
       throw new CliError(
         `--resume: the checkpoint was trained on ${meta.data.source} (${meta.data.length} chars), not on this data (${source}, ${text.length} chars)`,
@@ -136,9 +157,15 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     trainer.step = meta.step;
     sampler.setState(meta.samplerState);
     bestVal = meta.bestVal;
-    truncateMetrics(paths, meta.step);
+    truncateMetrics(paths, meta.step, o.log);
     o.log(`resuming ${o.out} at step ${meta.step} of ${settings.iters}`);
   } else {
+    // --force replaces the old run completely: none of its files may mix with the new run's
+    if (o.force) {
+      const old = [paths.checkpoint, paths.best, paths.metrics, paths.chart, paths.config].filter((f) => existsSync(f));
+      for (const f of old) rmSync(f, { force: true });
+      if (old.length > 0) o.log(`--force: removed the previous run in ${o.out} (${old.length} files)`);
+    }
     truncateMetrics(paths, 0);
   }
   writeFileAtomic(
@@ -153,8 +180,19 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   o.log(`run folder: ${o.out}`);
 
   const save = async (file: string) => {
+    let bytes: Uint8Array;
     try {
-      writeFileAtomic(file, await checkpointBytes(model, trainer.optimizer, run.meta(bestVal)));
+      bytes = await checkpointBytes(model, trainer.optimizer, run.meta(bestVal));
+    } catch (e) {
+      // encodeCheckpoint refuses NaN/Inf weights: a file on disk is always one to resume or sample from
+      if (!(e instanceof CheckpointError)) throw e;
+      const kept = existsSync(file) ? `the last good ${file} is unchanged` : `no ${file} had been written yet`;
+      throw new CliError(
+        `step ${trainer.step}: the weights are no longer finite (${e.message.replace(/^checkpoint not written: /, '').replace(/ \(the model diverged.*$/, '')}), so no checkpoint was written; ${kept}. Lower --lr`,
+      );
+    }
+    try {
+      writeFileAtomic(file, bytes);
     } catch (e) {
       // a full disk, a folder gone read-only: the atomic write left the previous file as it was
       if (!(e as NodeJS.ErrnoException).code) throw e;
@@ -166,17 +204,19 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
   // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint. The handler removes itself, so a second
   // Ctrl-C gets the default action and ends the process at once, even in the middle of a step or a checkpoint write:
   // writes are atomic (temp file + rename), so the last good checkpoint survives that too.
-  let stopSignal: NodeJS.Signals | 'stop-at' | null = null;
+  let stopSignal: NodeJS.Signals | 'stop-at' | 'EPIPE' | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     stopSignal = sig;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     process.stderr.write(
       `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`,
     );
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  // stdout's reader went away (`| head`): stop like a signal, quietly
+  const offPipe = onStdoutClosed(() => {
+    stopSignal ??= 'EPIPE';
+  });
 
   const progress = new Progress(settings.iters);
   const tokensPerStep = B * T * settings.gradAccumulation;
@@ -264,8 +304,13 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
       `${e.message.replace(/^step \d+:/, `step ${e.step + 1}:`)}. ${kept}; lower --lr or pass --on-nan skip`,
     );
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    offPipe();
+  }
+  if (stopped.stopped && stopSignal === 'EPIPE') {
+    // the checkpoint is written (afterStep saved it); nobody reads the output any more
+    process.exitCode = EXIT_PIPE_CLOSED;
+    return { finalVal: Number.NaN, out: o.out };
   }
   if (stopped.stopped) {
     progress.break();
@@ -275,7 +320,7 @@ async function trainOn(o: TrainOptions, backendReason: string): Promise<{ finalV
     o.log(
       `resume with: charlm train --out ${o.out} --resume${o.data ? ` --data ${o.data}` : ''} --iters ${settings.iters}`,
     );
-    if (stopSignal !== 'stop-at') process.exitCode = 130;
+    if (stopSignal !== 'stop-at' && stopSignal !== null) process.exitCode = SIGNAL_EXIT_CODES[stopSignal] ?? 130;
     return { finalVal: Number.NaN, out: o.out };
   }
   progress.break();
@@ -306,3 +351,8 @@ async function probeActivations(model: DecoderLM, val: Int32Array, B: number, T:
 }
 
 export type { TrainMeta };
+
+/** The signals that stop a run after a checkpoint: Ctrl-C, kill, a closed terminal. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** 128 + the signal's number, as a shell reports a process that signal ended. */
+const SIGNAL_EXIT_CODES: Partial<Record<string, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };

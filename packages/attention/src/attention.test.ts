@@ -228,7 +228,7 @@ describe('grouped-query attention', () => {
     ] as const) {
       const pa = a?.parameters() ?? [];
       const pb = b?.parameters() ?? [];
-      pa.forEach((p, i) => pb[i]!.setValues(p.dataSync()));
+      for (const [i, p] of pa.entries()) pb[i]!.setValues(p.dataSync());
     }
     return mha;
   }

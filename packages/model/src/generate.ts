@@ -1,6 +1,7 @@
 import { noGrad } from '@tinyformer/autograd';
 import { Rng, tensor, tidy } from '@tinyformer/tensor';
 import type { DecoderLM } from './decoder-lm.js';
+import { turnEventLoop } from './event-loop.js';
 import { SamplingError, type SamplingOptions, sampleToken, validateSampling } from './sampling.js';
 
 /** Options of generate: how many tokens, the seed, sampling (temperature, topK, topP), cache and streaming. */
@@ -50,6 +51,7 @@ export async function generate(model: DecoderLM, prompt: readonly number[], opts
   const cache = useCache ? model.newCache() : null;
   try {
     for (let step = 0; step < maxTokens; step++) {
+      await turnEventLoop();
       let input: number[];
       if (cache && cache.length > 0 && cache.length < ctx) {
         input = [seq[seq.length - 1]!];

@@ -22,6 +22,7 @@ export {
   resolveModelConfig,
 } from './config.js';
 export { DecoderLM, type ForwardOptions } from './decoder-lm.js';
+export { turnEventLoop } from './event-loop.js';
 export { type GenerateOptions, generate } from './generate.js';
 export {
   type GradNormOptions,

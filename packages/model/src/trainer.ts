@@ -1,6 +1,7 @@
 import { backward, type Parameter } from '@tinyformer/autograd';
 import { type Backend, type Tensor, tensor, tidy } from '@tinyformer/tensor';
 import type { DecoderLM } from './decoder-lm.js';
+import { turnEventLoop } from './event-loop.js';
 import { AdamW, clipScale, gradNormSquared, type LrSchedule, learningRate } from './optim.js';
 
 /** How a Trainer optimizes: the learning-rate schedule, AdamW's settings, clipping, accumulation. */
@@ -171,6 +172,8 @@ export class Trainer {
     this.optimizer.lr = lr;
     let lossSum = 0;
     for (let i = 0; i < accum; i++) {
+      // signals and messages are seen between micro-batches, not only between steps
+      await turnEventLoop();
       const b = nextBatch();
       const loss = tidy(() => {
         const x = tensor(b.x, [b.batchSize, b.contextLength], { backend: this.backend, dtype: 'int32' });

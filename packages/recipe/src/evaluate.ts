@@ -1,6 +1,6 @@
 import { noGrad } from '@tinyformer/autograd';
 import { evalBatches } from '@tinyformer/data';
-import type { DecoderLM } from '@tinyformer/model';
+import { type DecoderLM, turnEventLoop } from '@tinyformer/model';
 import { tensor, tidy } from '@tinyformer/tensor';
 
 /** Seed of the fixed evaluation windows: the same text is scored at every eval, in every run and resume. */
@@ -26,6 +26,8 @@ export async function meanLoss(
   const backend = model.wte.weight.backend;
   let total = 0;
   for (const b of evalBatches(split, batchSize, contextLength, count, EVAL_SEED)) {
+    // a Ctrl-C during a long evaluation is seen within a fraction of a second
+    await turnEventLoop();
     const loss = noGrad(() =>
       tidy(() => {
         const x = tensor(b.x, [batchSize, contextLength], { backend, dtype: 'int32' });

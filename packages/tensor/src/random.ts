@@ -45,12 +45,14 @@ export class Rng {
    * Restores a state saved with getState.
    *
    * @param state - Four uint32 words.
-   * @throws Error when state is not four uint32 words.
+   * @throws Error when state is not four uint32 words, or is all zero.
    */
   setState(state: readonly number[]): void {
     if (state.length !== 4 || state.some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
       throw new Error(`Rng.setState: expected 4 uint32 words, got ${JSON.stringify(state)}`);
     }
+    // xoshiro's all-zero state is a fixed point: it would draw 0 forever (one batch, over and over)
+    if (state.every((v) => v === 0)) throw new Error('Rng.setState: the all-zero state is invalid (it never changes)');
     this.s.set(state);
   }
 

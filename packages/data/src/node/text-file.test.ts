@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,16 @@ describe('readTextFile', () => {
     const path = join(dir, 'a-directory');
     mkdirSync(path);
     expect(errorOf(path).message).toBe(`${path}: is a directory, expected a UTF-8 text file`);
+  });
+
+  it('refuses a FIFO at once instead of hanging on the read (issue 15 no. 7)', () => {
+    const path = join(dir, 'a-fifo');
+    execFileSync('mkfifo', [path]);
+    const t0 = performance.now();
+    expect(errorOf(path).message).toBe(
+      `${path}: is not a regular file (a pipe, socket or device?); save the text to a file first`,
+    );
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('refuses an empty file', () => {
