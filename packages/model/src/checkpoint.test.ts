@@ -334,7 +334,7 @@ describe('damaged and foreign files are refused, naming the file and the problem
     ).toThrow(/the model would have about .* parameters; the limit is 2\^31/);
   });
 
-  it('only regular files are read, at once: a FIFO gets a named error instead of a hang (issue 15 no. 7)', () => {
+  it('only regular files up to 2 GiB are read, at once: a FIFO gets a named error instead of a hang (issue 15 no. 7)', () => {
     const fifo = fresh('fifo');
     execFileSync('mkfifo', [fifo]);
     const t0 = performance.now();
@@ -343,6 +343,13 @@ describe('damaged and foreign files are refused, naming the file and the problem
     );
     expect(() => loadCheckpoint(fifo)).toThrow('is not a regular file');
     expect(performance.now() - t0).toBeLessThan(1000);
+    // a 2.5 GiB (sparse) file is refused from its size, before any read
+    const big = fresh('big');
+    execFileSync('truncate', ['-s', '2560M', big]);
+    expect(() => readFileChecked(big)).toThrow(
+      `checkpoint ${big}: is 2.50 GiB; checkpoints over 2 GiB are not supported (a model that large does not train here)`,
+    );
+    rmSync(big);
   });
 
   it('a header length over the 100 MB limit is refused before it is read', () => {
