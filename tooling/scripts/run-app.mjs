@@ -23,4 +23,4 @@ if (build.status !== 0) {
   process.exit(build.status ?? 1);
 }
 const { run } = await import(join(root, 'apps', app, 'dist/cli.js'));
-await run(args);
+await run(args, { watchSignals: true });

@@ -28,7 +28,13 @@ function defaultRunFolder(preset: string, resume: boolean): string {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** How the CLI runs: the `charlm` binary and `pnpm charlm` watch signals; in-process callers (tests) need not. */
+export interface CliOptions {
+  /** start the Ctrl-C watcher process beside a training run (src/signal-watcher.ts) */
+  watchSignals?: boolean;
+}
+
+export async function main(argv: string[], cli: CliOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(mainHelp());
@@ -65,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
       finalEvalIters: flags.number('final-eval-iters'),
       probe: flags.bool('probe'),
       stopAt: flags.optionalNumber('stop-at'),
+      watchSignals: cli.watchSignals === true,
       log,
     });
     return Number(process.exitCode ?? 0);
@@ -111,10 +118,10 @@ export async function main(argv: string[]): Promise<number> {
 const USER_ERRORS = [CliError, DataError, ConfigError, CheckpointError, SamplingError, TensorError, HfInteropError];
 
 /** Runs the CLI: user errors print one clear message (no stack trace) and exit 1. */
-export async function run(argv: string[]): Promise<void> {
+export async function run(argv: string[], cli: CliOptions = {}): Promise<void> {
   watchOutput();
   try {
-    process.exitCode = await main(argv);
+    process.exitCode = await main(argv, cli);
   } catch (e) {
     if (USER_ERRORS.some((cls) => e instanceof cls)) {
       const message = (e as Error).message;
@@ -132,4 +139,4 @@ export async function run(argv: string[]): Promise<void> {
 
 const invokedDirectly =
   process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop()!);
-if (invokedDirectly) await run(process.argv.slice(2));
+if (invokedDirectly) await run(process.argv.slice(2), { watchSignals: true });

@@ -35,6 +35,7 @@ import { Progress } from './progress.js';
 import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
 import { lockRunFolder } from './run-lock.js';
 import { recipeChanges } from './settings-diff.js';
+import { startSignalWatcher } from './signal-watcher.js';
 import { checkTrainMeta } from './train-meta.js';
 
 export interface TrainOptions {
@@ -55,6 +56,11 @@ export interface TrainOptions {
   force?: boolean;
   /** stop with a checkpoint after this many steps, as if interrupted (train a long run in chunks) */
   stopAt?: number;
+  /**
+   * Start a signal watcher process beside the run (src/signal-watcher.ts) so Ctrl-C is acknowledged at once and a
+   * second Ctrl-C ends the run at once even in the middle of a long step. The `charlm` binary sets it.
+   */
+  watchSignals?: boolean;
   /**
    * On --resume: the settings the command line asks for, applied over the checkpoint's. A change to the recipe is
    * refused; --iters and the eval/checkpoint cadence may change. Without it, only `settings.iters` is taken.
@@ -205,12 +211,21 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
   // Ctrl-C gets the default action and ends the process at once, even in the middle of a step or a checkpoint write:
   // writes are atomic (temp file + rename), so the last good checkpoint survives that too.
   let stopSignal: NodeJS.Signals | 'stop-at' | 'EPIPE' | null = null;
+  // with a watcher, a terminal's Ctrl-C reaches it too, and it has already said this (at once, not after the step)
+  const watcher = o.watchSignals ? await startSignalWatcher() : null;
   const onSignal = (sig: NodeJS.Signals) => {
     stopSignal = sig;
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
-    process.stderr.write(
-      `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`,
-    );
+    const say = () => {
+      if (watcher?.saw(sig)) return; // a Ctrl-C to the process group: the watcher announced it already
+      process.stderr.write(
+        `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`,
+      );
+    };
+    // the watcher's report of the same signal arrives in the same turn of the event loop (its pipe was written
+    // long before the step ended): read it first
+    if (watcher) setImmediate(say);
+    else say();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   // stdout's reader went away (`| head`): stop like a signal, quietly
@@ -306,6 +321,7 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
   } finally {
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     offPipe();
+    watcher?.stop();
   }
   if (stopped.stopped && stopSignal === 'EPIPE') {
     // the checkpoint is written (afterStep saved it); nobody reads the output any more

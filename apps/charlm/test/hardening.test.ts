@@ -175,6 +175,60 @@ describe('signals (no. 5)', () => {
   }
 });
 
+describe('Ctrl-C in the middle of a long step (no. 5)', () => {
+  it('the first is acknowledged at once; a second ends the run at once; the last checkpoint is intact', async () => {
+    const out = join(dir, 'long-step');
+    // steps of a second or more on 2 cores; the process group gets the signals, as a terminal's Ctrl-C does
+    const big = ['--context', '256', '--d-model', '256', '--layers', '4', '--heads', '4', '--batch-size', '16'];
+    const args = [
+      'train',
+      '--data',
+      corpus,
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--iters',
+      '100000',
+      '--eval-every',
+      '100000',
+      '--checkpoint-every',
+      '1',
+      '--sample-tokens',
+      '5',
+      ...big,
+    ];
+    const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c, sig) => r(c ?? (sig ? -1 : null))));
+    const ckpt = join(out, 'checkpoint.safetensors');
+    for (let i = 0; i < 1200 && !existsSync(ckpt); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(ckpt), stderr).toBe(true);
+    await new Promise((r) => setTimeout(r, 300)); // inside the next step
+    const t0 = Date.now();
+    process.kill(-child.pid!, 'SIGINT');
+    for (let i = 0; i < 40 && !stderr.includes('SIGINT: finishing this step'); i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(Date.now() - t0, 'the first Ctrl-C is acknowledged within a second').toBeLessThan(1000);
+    process.kill(-child.pid!, 'SIGINT');
+    const t1 = Date.now();
+    await exited;
+    expect(Date.now() - t1, 'a second Ctrl-C ends the run within a second').toBeLessThan(1000);
+    expect(stderr).toContain('SIGINT again: stopping at once; the last checkpoint is intact');
+    // whatever moment it hit, the checkpoint on disk loads
+    const meta = parseCheckpoint(readFileSync(ckpt)).meta as { step: number };
+    expect(meta.step).toBeGreaterThan(0);
+    void stdout;
+  });
+});
+
 describe('metrics lines are whole or not at all (no. 6)', () => {
   it('a full disk mid-line: a named error, no torn line; a torn line from an older crash is dropped on --resume', async () => {
     const out = join(dir, 'enospc');

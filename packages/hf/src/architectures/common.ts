@@ -42,10 +42,7 @@ export function normFromHf(
 
 /** True when every listed tensor exists and is all zeros (biases an export wrote for a bias-free model). */
 export function allZero(hf: Weights, names: string[]): boolean {
-  return names.every((n) => {
-    const t = hf.get(n);
-    return t !== undefined && t.data.every((x) => x === 0);
-  });
+  return names.every((n) => hf.get(n)?.data.every((x) => x === 0) === true);
 }
 
 /** No token ids are special in a character vocabulary (HF's defaults name ids that would end sampling). */
