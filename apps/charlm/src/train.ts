@@ -236,7 +236,8 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
   const progress = new Progress(settings.iters);
   const tokensPerStep = B * T * settings.gradAccumulation;
   let emaTime = 0;
-  const sampleText = (seed: number) => evalSample(model, vocab, settings.sampleTokens, seed);
+  const sampleText = (seed: number, shouldStop?: () => boolean) =>
+    evalSample(model, vocab, settings.sampleTokens, seed, shouldStop);
   let stopped: { stopped: boolean };
   try {
     let grads: ParamGradNorm[] | undefined;
@@ -282,21 +283,25 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
             `step ${step}: skipped (--on-nan skip): loss ${r.loss.toFixed(4)}, gradient norm ${r.gradNorm.toFixed(4)}; the weights are unchanged`,
           );
         }
-        if (isEval(step)) {
-          const val = await meanLoss(model, dataset.val, B, T, settings.evalIters);
-          line.val_loss = val;
-          progress.break();
-          o.log(
-            `step ${step}: train ${r.loss.toFixed(4)}, val ${val.toFixed(4)} (${bitsPerChar(val).toFixed(3)} bits/char)`,
-          );
-          o.log(`--- sample ---\n${await sampleText(step)}\n--------------`);
-          if (bestVal === null || val < bestVal) {
-            bestVal = val;
-            await save(paths.best);
-          }
-          if (o.probe) {
-            line.activations = await probeActivations(model, dataset.val, B, T);
-            if (grads) line.grad_norms = grads;
+        // a signal during an evaluation ends it at once: the run stops with a checkpoint, without this eval
+        const stopping = () => stopSignal !== null;
+        if (isEval(step) && !stopping()) {
+          const val = await meanLoss(model, dataset.val, B, T, settings.evalIters, { shouldStop: stopping });
+          if (!stopping()) {
+            line.val_loss = val;
+            progress.break();
+            o.log(
+              `step ${step}: train ${r.loss.toFixed(4)}, val ${val.toFixed(4)} (${bitsPerChar(val).toFixed(3)} bits/char)`,
+            );
+            o.log(`--- sample ---\n${await sampleText(step, stopping)}\n--------------`);
+            if (bestVal === null || val < bestVal) {
+              bestVal = val;
+              await save(paths.best);
+            }
+            if (o.probe) {
+              line.activations = await probeActivations(model, dataset.val, B, T);
+              if (grads) line.grad_norms = grads;
+            }
           }
         }
         appendMetrics(paths, line as { step: number });

@@ -229,6 +229,41 @@ describe('Ctrl-C in the middle of a long step (no. 5)', () => {
   });
 });
 
+describe('a signal during a long evaluation (no. 5)', () => {
+  it('ends the evaluation at once: a checkpoint of that step, no half-done val loss, exit 130', async () => {
+    const out = join(dir, 'long-eval');
+    const args = trainArgs(out, [
+      '--iters',
+      '100',
+      '--eval-every',
+      '2',
+      '--eval-iters',
+      '100000',
+      '--checkpoint-every',
+      '1000',
+    ]);
+    const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const metrics = join(out, 'metrics.jsonl');
+    const lines = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
+    for (let i = 0; i < 600 && lines() < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500)); // step 2 is done; its 100,000-batch evaluation is under way
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(Date.now() - t0, 'the evaluation stops within a second or two').toBeLessThan(2500);
+    expect(stdout).toMatch(/stopped \(SIGINT\) at step 2; checkpoint written/);
+    const last = JSON.parse(readFileSync(metrics, 'utf8').trim().split('\n').at(-1)!);
+    expect(last.step).toBe(2);
+    expect(last.val_loss).toBeUndefined();
+    expect((parseCheckpoint(readFileSync(join(out, 'checkpoint.safetensors'))).meta as { step: number }).step).toBe(2);
+  });
+});
+
 describe('metrics lines are whole or not at all (no. 6)', () => {
   it('a full disk mid-line: a named error, no torn line; a torn line from an older crash is dropped on --resume', async () => {
     const out = join(dir, 'enospc');

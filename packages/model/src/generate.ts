@@ -14,6 +14,8 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /** called with each new token id as soon as it is sampled (streaming) */
   onToken?: (id: number) => void;
+  /** checked before each token: true ends generation early (a Ctrl-C, a page's stop button); the tokens so far are returned */
+  shouldStop?: () => boolean;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function generate(model: DecoderLM, prompt: readonly number[], opts
   try {
     for (let step = 0; step < maxTokens; step++) {
       await turnEventLoop();
+      if (opts.shouldStop?.()) break;
       let input: number[];
       if (cache && cache.length > 0 && cache.length < ctx) {
         input = [seq[seq.length - 1]!];

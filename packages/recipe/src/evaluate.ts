@@ -14,7 +14,8 @@ export const EVAL_SEED = 20_251_126;
  * @param batchSize - Windows per batch.
  * @param contextLength - Tokens per window.
  * @param count - Batches.
- * @returns The mean loss.
+ * @param opts - `shouldStop`: checked before each batch; true ends the evaluation early.
+ * @returns The mean loss, or NaN when `shouldStop` ended it early.
  */
 export async function meanLoss(
   model: DecoderLM,
@@ -22,12 +23,14 @@ export async function meanLoss(
   batchSize: number,
   contextLength: number,
   count: number,
+  opts: { shouldStop?: () => boolean } = {},
 ): Promise<number> {
   const backend = model.wte.weight.backend;
   let total = 0;
   for (const b of evalBatches(split, batchSize, contextLength, count, EVAL_SEED)) {
     // a Ctrl-C during a long evaluation is seen within a fraction of a second
     await turnEventLoop();
+    if (opts.shouldStop?.()) return Number.NaN;
     const loss = noGrad(() =>
       tidy(() => {
         const x = tensor(b.x, [batchSize, contextLength], { backend, dtype: 'int32' });

@@ -168,10 +168,18 @@ export function checkpointBytes(model: DecoderLM, optimizer: AdamW, meta: TrainM
  * @param vocab - Its vocabulary.
  * @param tokens - Characters to generate.
  * @param seed - The sampling seed (charlm uses the step).
+ * @param shouldStop - Checked before each token: true ends the sample early (a Ctrl-C).
  * @returns The generated text, without the prompt.
  */
-export async function evalSample(model: DecoderLM, vocab: CharVocab, tokens: number, seed: number): Promise<string> {
+export async function evalSample(
+  model: DecoderLM,
+  vocab: CharVocab,
+  tokens: number,
+  seed: number,
+  shouldStop?: () => boolean,
+): Promise<string> {
   const prompt = vocab.encode(vocab.has('\n') ? '\n' : vocab.decode([0]));
-  const ids = await generate(model, Array.from(prompt), { maxTokens: tokens, temperature: 0.8, topK: 0, seed });
+  const opts = { maxTokens: tokens, temperature: 0.8, topK: 0, seed, ...(shouldStop ? { shouldStop } : {}) };
+  const ids = await generate(model, Array.from(prompt), opts);
   return vocab.decode(ids);
 }
