@@ -6,6 +6,7 @@ import type { MatmulParams } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { type GemmProvider, referenceGemm } from '../cpu/gemm.js';
 import { createWasmGemm } from '../cpu/wasm/wasm-gemm.js';
+import { measurePeak } from './simd-peak.js';
 
 export interface Row {
   op: 'matmul' | 'add';
@@ -175,14 +176,19 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
   return rows;
 }
 
-function printRows(rows: Row[]): void {
+function printRows(rows: Row[], peak: number | null): void {
   const ref = new Map(rows.filter((r) => r.impl === referenceGemm.name).map((r) => [r.shape, r.rate]));
-  console.log('op      shape                           impl               median ms       rate   vs ts-reference');
+  console.log(
+    'op      shape                           impl               median ms       rate            vs ts-reference  of SIMD peak',
+  );
   for (const r of rows) {
     const base = ref.get(r.shape);
     const ratio = r.op === 'matmul' && base ? `${(r.rate / base).toFixed(1)}x` : '';
+    // the 2-thread provider's rate is for two cores: compare it with twice the per-core peak
+    const cores = r.impl.endsWith(' x2') ? 2 : 1;
+    const ofPeak = r.op === 'matmul' && peak ? `${((100 * r.rate) / (peak * cores)).toFixed(0)}%` : '';
     console.log(
-      `${r.op.padEnd(8)}${r.shape.padEnd(32)}${r.impl.padEnd(19)}${r.medianMs.toFixed(3).padStart(9)} ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(8)} ${ratio}`,
+      `${r.op.padEnd(8)}${r.shape.padEnd(32)}${r.impl.padEnd(19)}${r.medianMs.toFixed(3).padStart(9)} ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(8)} ${ratio.padStart(15)} ${ofPeak.padStart(13)}`,
     );
   }
 }
@@ -191,6 +197,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load ${loadavg()[0]!.toFixed(2)}`,
   );
-  printRows(await benchMatmul({ threads: process.argv.includes('--threads') }));
+  // relaxed SIMD is on by default from Node 22; Node 20 has it behind a V8 flag that can be set before compiling
+  (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  const plain = measurePeak(false);
+  const relaxed = measurePeak(true);
+  console.log(
+    `wasm SIMD peak, 1 core (register-resident loop, src/bench/simd-peak.ts): mul + add ${plain?.toFixed(1) ?? 'n/a'} GFLOP/s; ` +
+      `relaxed_madd ${relaxed === null ? 'not supported' : `${relaxed.toFixed(1)} GFLOP/s`}`,
+  );
+  printRows(await benchMatmul({ threads: process.argv.includes('--threads') }), plain);
   console.log(`load after: ${loadavg()[0]!.toFixed(2)}`);
 }
