@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Training-throughput benchmark of the CPU backend: nanoGPT's "baby GPT" (4 layers, 4 heads, 128 wide, context 64,
-// batch 12 = 768 tokens per step), full training steps (batch upload, forward, backward, clip, AdamW).
+// batch 12 = 768 tokens per step), or `--model small` (6 layers, 6 heads, 384 wide, context 256, batch 8 = 2,048
+// tokens per step, the peer's small config), full training steps (batch upload, forward, backward, clip, AdamW).
 //
-//   node dist/bench.js [--recipe default|nanogpt] [--steps 30] [--warmup 8] [--corpus random|brown]
-//                      [--compare default,threads2,...] [--json FILE]
+//   node dist/bench.js [--model baby|small] [--recipe default|nanogpt] [--steps 30] [--warmup 8]
+//                      [--corpus random|brown] [--compare default,threads2,...] [--json FILE]
 //
 // --compare builds one model per variant (same seed, same batches) and runs their steps interleaved round-robin,
 // so every variant sees the same machine load; ratios are against the first variant. It is a script, never a test.
@@ -52,6 +53,12 @@ const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOpti
   composite: { describe: 'no op kernels at all (composites of primitives)', options: () => ({ kernels: false }) },
 };
 
+/** The model sizes: charlm's presets (small with batch 8, as the PyTorch peer's small config runs it). */
+const MODELS = {
+  baby: { preset: PRESETS.baby, batchSize: PRESETS.baby.batchSize },
+  small: { preset: PRESETS.small, batchSize: 8 },
+} as const;
+
 const RECIPES = {
   /** ours: RMSNorm, SwiGLU, RoPE */
   default: {},
@@ -96,6 +103,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      model: { type: 'string', default: 'baby' },
       recipe: { type: 'string', default: 'default' },
       steps: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '8' },
@@ -107,7 +115,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     console.log(
-      `usage: node dist/bench.js [--recipe ${Object.keys(RECIPES).join('|')}] [--steps n] [--warmup n] ` +
+      `usage: node dist/bench.js [--model ${Object.keys(MODELS).join('|')}] [--recipe ${Object.keys(RECIPES).join('|')}] [--steps n] [--warmup n] ` +
         `[--corpus random|brown] [--compare ${Object.keys(VARIANTS).join(',')}] [--json FILE]`,
     );
     for (const [k, v] of Object.entries(VARIANTS)) console.log(`  ${k.padEnd(16)} ${v.describe}`);
@@ -122,7 +130,9 @@ async function main(): Promise<void> {
   for (const n of names)
     if (!VARIANTS[n]) throw new Error(`unknown variant '${n}'; known: ${Object.keys(VARIANTS).join(', ')}`);
 
-  const preset = PRESETS.baby;
+  const size = MODELS[values.model as keyof typeof MODELS];
+  if (!size) throw new Error(`--model must be one of ${Object.keys(MODELS).join(', ')}`);
+  const preset = { ...size.preset, batchSize: size.batchSize };
   const B = preset.batchSize;
   const T = preset.model.contextLength;
   const { data, vocab } = corpus(values.corpus, 65, 300_000);
@@ -150,7 +160,7 @@ async function main(): Promise<void> {
   const tokens = B * T;
   const load0 = loadavg()[0]!;
   console.log(
-    `charlm bench: baby GPT, recipe ${values.recipe} (${config.norm.kind}, ${config.ffn.kind}, ${config.positional}); ` +
+    `charlm bench: ${values.model} GPT, recipe ${values.recipe} (${config.norm.kind}, ${config.ffn.kind}, ${config.positional}); ` +
       `${config.nLayers} layers x ${config.dModel}, ${config.nHeads} heads, context ${T}, batch ${B} = ${tokens} tokens/step, ` +
       `vocab ${vocab} (${values.corpus} corpus)`,
   );
@@ -160,6 +170,7 @@ async function main(): Promise<void> {
   );
 
   let peakRss = 0;
+  const timedRss: number[] = [];
   let timed = false;
   const loops = runs.map((r) => {
     let c0 = process.cpuUsage();
@@ -178,7 +189,9 @@ async function main(): Promise<void> {
           r.cpu.push((c.user + c.system) / 1000);
           r.buffers.push(r.backend.memory().buffers);
         }
-        peakRss = Math.max(peakRss, process.memoryUsage.rss());
+        const rss = process.memoryUsage.rss();
+        peakRss = Math.max(peakRss, rss);
+        if (timed) timedRss.push(rss);
         return false;
       },
     };
@@ -228,14 +241,16 @@ async function main(): Promise<void> {
         `elementwise ${row.simdElementwise}${row.arena ? ', arena' : ''}, live buffers ${row.liveBuffers} (growth ${row.liveBufferGrowth} over ${steps} steps)`,
     );
   }
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
   console.log(
-    `peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB; load average now ${loadavg()[0]!.toFixed(2)} (was ${load0.toFixed(2)})`,
+    `peak RSS ${mib(peakRss)} MiB; RSS after the first and the last timed step ${mib(timedRss[0]!)} / ` +
+      `${mib(timedRss[timedRss.length - 1]!)} MiB; load average now ${loadavg()[0]!.toFixed(2)} (was ${load0.toFixed(2)})`,
   );
   const bad = rows.filter((r) => r.liveBufferGrowth > 0);
   if (values.json) {
     appendFileSync(
       values.json,
-      `${JSON.stringify({ recipe: values.recipe, steps, warmup, peakRssMiB: peakRss / 2 ** 20, load: load0, rows })}\n`,
+      `${JSON.stringify({ model: values.model, recipe: values.recipe, steps, warmup, peakRssMiB: peakRss / 2 ** 20, load: load0, rows })}\n`,
     );
   }
   if (bad.length > 0) {
