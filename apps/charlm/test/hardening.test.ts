@@ -168,7 +168,7 @@ describe('signals (no. 5)', () => {
       child.kill(sig);
       const exit = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
       expect(exit).toBe(code);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0, 'stops after the step under way, not after 100,000').toBeLessThan(15_000);
       expect(stdout).toMatch(new RegExp(`stopped \\(${sig}\\) at step \\d+; checkpoint written`));
       expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
     });
@@ -216,11 +216,12 @@ describe('Ctrl-C in the middle of a long step (no. 5)', () => {
     process.kill(-child.pid!, 'SIGINT');
     for (let i = 0; i < 40 && !stderr.includes('SIGINT: finishing this step'); i++)
       await new Promise((r) => setTimeout(r, 25));
-    expect(Date.now() - t0, 'the first Ctrl-C is acknowledged within a second').toBeLessThan(1000);
+    // a step here takes 4 s or more (longer on a loaded machine): an acknowledgement within 2 s came from the watcher
+    expect(Date.now() - t0, 'the first Ctrl-C is acknowledged at once').toBeLessThan(2000);
     process.kill(-child.pid!, 'SIGINT');
     const t1 = Date.now();
     await exited;
-    expect(Date.now() - t1, 'a second Ctrl-C ends the run within a second').toBeLessThan(1000);
+    expect(Date.now() - t1, 'a second Ctrl-C ends the run at once, mid-step').toBeLessThan(2000);
     expect(stderr).toContain('SIGINT again: stopping at once; the last checkpoint is intact');
     // whatever moment it hit, the checkpoint on disk loads
     const meta = parseCheckpoint(readFileSync(ckpt)).meta as { step: number };
@@ -255,7 +256,9 @@ describe('a signal during a long evaluation (no. 5)', () => {
     const t0 = Date.now();
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    expect(Date.now() - t0, 'the evaluation stops within a second or two').toBeLessThan(2500);
+    // the whole 100,000-batch evaluation would take minutes; stopping, writing the checkpoint and exiting take a
+    // second or two (more on a loaded CI machine)
+    expect(Date.now() - t0, 'the evaluation stops at once').toBeLessThan(15_000);
     expect(stdout).toMatch(/stopped \(SIGINT\) at step 2; checkpoint written/);
     const last = JSON.parse(readFileSync(metrics, 'utf8').trim().split('\n').at(-1)!);
     expect(last.step).toBe(2);
