@@ -43,13 +43,19 @@ export interface PrepareRunFolderOptions {
  * Creates the folder and proves it is writable and has room for the checkpoints before any training starts, so a
  * bad --out costs seconds, not an hour.
  */
-export function prepareRunFolder(dir: string, checkpointBytes: number, opts: PrepareRunFolderOptions = {}): RunPaths {
+/** Creates --out when missing (so it can be locked before anything else); a path that is not a folder is refused. */
+export function ensureRunFolder(dir: string): string {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new CliError(`cannot create the run folder ${dir}: ${(e as Error).message}`);
   }
+  return dir;
+}
+
+export function prepareRunFolder(dir: string, checkpointBytes: number, opts: PrepareRunFolderOptions = {}): RunPaths {
+  ensureRunFolder(dir);
   try {
     accessSync(dir, constants.W_OK);
     writeFileAtomic(join(dir, '.write-test'), 'ok');

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { processExists } from '@tinyformer/model/node';
 import { CliError } from './errors.js';
 
 /** What a run folder's lock file holds. */
@@ -8,16 +9,6 @@ interface LockInfo {
   pid: number;
   host: string;
   started: string;
-}
-
-/** Whether a process with this pid exists on this host (EPERM: it exists but is not ours). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -57,7 +48,7 @@ export function lockRunFolder(dir: string): () => void {
     } catch {
       // torn or empty: written by a process killed between create and write; treat as stale
     }
-    const stale = other === null || (other.host === mine.host && !alive(other.pid));
+    const stale = other === null || (other.host === mine.host && !processExists(other.pid));
     if (!stale && other) {
       throw new CliError(
         `the run folder ${dir} is in use by pid ${other.pid} on ${other.host} (since ${other.started}): wait for that ` +

@@ -8,7 +8,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
  * trainer at once (SIGKILL: checkpoint writes are atomic, so nothing is half-written). Signals sent to the trainer's
  * pid alone (kill <pid>) reach only the trainer and are handled at the end of the step.
  */
+/** What a stopped run says when a signal is first seen: the watcher (at once) or the trainer (without a watcher). */
+export function finishingMessage(sig: string): string {
+  return `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`;
+}
+
 const WATCHER_SOURCE = `
+const finishingMessage = ${finishingMessage.toString()};
 const trainer = Number(process.env.TINYFORMER_TRAINER_PID);
 let seen = 0;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -16,7 +22,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     seen++;
     if (seen === 1) {
       if (process.connected) process.send({ seen: sig });
-      process.stderr.write('\\n' + sig + ': finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\\n');
+      process.stderr.write(finishingMessage(sig));
       return;
     }
     process.stderr.write('\\n' + sig + ' again: stopping at once; the last checkpoint is intact\\n');

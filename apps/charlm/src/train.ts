@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { noGrad } from '@tinyformer/autograd';
 import { CharVocab } from '@tinyformer/data';
 import { loadBrownText, readTextFile } from '@tinyformer/data/node';
@@ -32,10 +32,17 @@ import { CliError } from './errors.js';
 import { nanGradientFault } from './faults.js';
 import { EXIT_PIPE_CLOSED, onStdoutClosed } from './output.js';
 import { Progress } from './progress.js';
-import { appendMetrics, prepareRunFolder, runPaths, truncateMetrics, writeLossChart } from './run-folder.js';
+import {
+  appendMetrics,
+  ensureRunFolder,
+  prepareRunFolder,
+  runPaths,
+  truncateMetrics,
+  writeLossChart,
+} from './run-folder.js';
 import { lockRunFolder } from './run-lock.js';
 import { recipeChanges } from './settings-diff.js';
-import { startSignalWatcher } from './signal-watcher.js';
+import { finishingMessage, startSignalWatcher } from './signal-watcher.js';
 import { checkTrainMeta } from './train-meta.js';
 
 export interface TrainOptions {
@@ -84,17 +91,6 @@ export async function runTrain(o: TrainOptions): Promise<{ finalVal: number; out
   } finally {
     release();
   }
-}
-
-/** Creates --out when missing (so it can be locked); a path that is not a folder is refused. */
-function ensureRunFolder(dir: string): string {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`--out ${dir} exists and is not a folder`);
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new CliError(`cannot create the run folder ${dir}: ${(e as Error).message}`);
-  }
-  return dir;
 }
 
 async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ finalVal: number; out: string }> {
@@ -218,9 +214,7 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
     for (const s of STOP_SIGNALS) process.off(s, onSignal);
     const say = () => {
       if (watcher?.saw(sig)) return; // a Ctrl-C to the process group: the watcher announced it already
-      process.stderr.write(
-        `\n${sig}: finishing this step and writing a checkpoint (press Ctrl-C again to exit at once; the last checkpoint stays intact)\n`,
-      );
+      process.stderr.write(finishingMessage(sig));
     };
     // the watcher's report of the same signal arrives in the same turn of the event loop (its pipe was written
     // long before the step ended): read it first

@@ -1,14 +1,13 @@
 // Reliability, faults during training: NaN/Inf, signals, a full disk, an unwritable run folder. Each test feeds the
 // fault and checks what the user sees and what is left on disk. Signals and file-size limits need a real process:
 // those tests run the compiled CLI as a child (see global-setup.ts).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint } from '@tinyformer/model/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareRunFolder, readMetrics, runPaths } from '../src/run-folder.js';
-import { CORPUS_TEXT, cliPath, runCli, SMALL } from './helpers.js';
+import { CORPUS_TEXT, metricLines, runCli, SMALL, startCli as start, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'charlm-faults-'));
 const corpus = join(dir, 'corpus.txt');
@@ -24,42 +23,6 @@ const losses = (folder: string) =>
   readMetrics(runPaths(folder))
     .filter((m) => typeof m.loss === 'number')
     .map((m) => [m.step, m.loss]);
-
-/** Starts the compiled CLI; collects its output; resolves with how it ended. */
-function start(args: string[], opts: { shell?: string } = {}) {
-  const child: ChildProcess = opts.shell
-    ? spawn('bash', ['-c', `${opts.shell}; exec "$0" "$@"`, process.execPath, cliPath(), ...args])
-    : spawn(process.execPath, [cliPath(), ...args]);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>(
-    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })),
-  );
-  return { child, done, stderr: () => err };
-}
-
-/** Resolves once `cond` holds (polled every 5 ms), or rejects after `ms`. */
-async function until(cond: () => boolean, ms = 30_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const metricLines = (folder: string) => {
-  try {
-    return readFileSync(join(folder, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
 
 describe('NaN/Inf during training', () => {
   // a run stopped at step 4 (checkpoint and best written), then resumed with a NaN gradient injected at step 5

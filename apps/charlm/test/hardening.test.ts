@@ -7,7 +7,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, parseCheckpoint } from '@tinyformer/model';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CORPUS_TEXT, cliPath, runCli, SMALL } from './helpers.js';
+import { CORPUS_TEXT, cliPath, metricLines, runCli, SMALL, startCli, until } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'charlm-hardening-'));
 const corpus = join(dir, 'corpus.txt');
@@ -151,25 +151,15 @@ describe('signals (no. 5)', () => {
   ] as const) {
     it(`${sig}: a checkpoint, then exit ${code}`, async () => {
       const out = join(dir, `sig-${sig}`);
-      const child = spawn(
-        process.execPath,
-        [cliPath(), ...trainArgs(out, ['--iters', '100000', '--eval-every', '100000'])],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      for (let i = 0; i < 400 && !stdout.includes('run folder:'); i++) await new Promise((r) => setTimeout(r, 50));
+      const p = startCli(trainArgs(out, ['--iters', '100000', '--eval-every', '100000']));
+      for (let i = 0; i < 400 && !p.stdout().includes('run folder:'); i++) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
       const t0 = Date.now();
-      child.kill(sig);
-      const exit = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      p.child.kill(sig);
+      const exit = (await p.done).code;
       expect(exit).toBe(code);
       expect(Date.now() - t0, 'stops after the step under way, not after 100,000').toBeLessThan(15_000);
-      expect(stdout).toMatch(new RegExp(`stopped \\(${sig}\\) at step \\d+; checkpoint written`));
+      expect(p.stdout()).toMatch(new RegExp(`stopped \\(${sig}\\) at step \\d+; checkpoint written`));
       expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(true);
     });
   }
@@ -198,35 +188,26 @@ describe('Ctrl-C in the middle of a long step (no. 5)', () => {
       '5',
       ...big,
     ];
-    const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c, sig) => r(c ?? (sig ? -1 : null))));
+    const p = startCli(args, { detached: true });
+    const child = p.child;
+    const stderr = p.stderr;
     const ckpt = join(out, 'checkpoint.safetensors');
     for (let i = 0; i < 1200 && !existsSync(ckpt); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(existsSync(ckpt), stderr).toBe(true);
+    expect(existsSync(ckpt), stderr()).toBe(true);
     await new Promise((r) => setTimeout(r, 300)); // inside the next step
     const t0 = Date.now();
     process.kill(-child.pid!, 'SIGINT');
-    for (let i = 0; i < 40 && !stderr.includes('SIGINT: finishing this step'); i++)
-      await new Promise((r) => setTimeout(r, 25));
+    await until(() => stderr().includes('SIGINT: finishing this step'), 2000);
     // a step here takes 4 s or more (longer on a loaded machine): an acknowledgement within 2 s came from the watcher
     expect(Date.now() - t0, 'the first Ctrl-C is acknowledged at once').toBeLessThan(2000);
     process.kill(-child.pid!, 'SIGINT');
     const t1 = Date.now();
-    await exited;
+    await p.done;
     expect(Date.now() - t1, 'a second Ctrl-C ends the run at once, mid-step').toBeLessThan(2000);
-    expect(stderr).toContain('SIGINT again: stopping at once; the last checkpoint is intact');
+    expect(stderr()).toContain('SIGINT again: stopping at once; the last checkpoint is intact');
     // whatever moment it hit, the checkpoint on disk loads
     const meta = parseCheckpoint(readFileSync(ckpt)).meta as { step: number };
     expect(meta.step).toBeGreaterThan(0);
-    void stdout;
   });
 });
 
@@ -243,23 +224,17 @@ describe('a signal during a long evaluation (no. 5)', () => {
       '--checkpoint-every',
       '1000',
     ]);
-    const child = spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const p = startCli(args);
     const metrics = join(out, 'metrics.jsonl');
-    const lines = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').split('\n').filter(Boolean).length : 0);
-    for (let i = 0; i < 600 && lines() < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => metricLines(out) >= 1);
     await new Promise((r) => setTimeout(r, 1500)); // step 2 is done; its 100,000-batch evaluation is under way
     const t0 = Date.now();
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    p.child.kill('SIGINT');
+    expect((await p.done).code).toBe(130);
     // the whole 100,000-batch evaluation would take minutes; stopping, writing the checkpoint and exiting take a
     // second or two (more on a loaded CI machine)
     expect(Date.now() - t0, 'the evaluation stops at once').toBeLessThan(15_000);
-    expect(stdout).toMatch(/stopped \(SIGINT\) at step 2; checkpoint written/);
+    expect(p.stdout()).toMatch(/stopped \(SIGINT\) at step 2; checkpoint written/);
     const last = JSON.parse(readFileSync(metrics, 'utf8').trim().split('\n').at(-1)!);
     expect(last.step).toBe(2);
     expect(last.val_loss).toBeUndefined();

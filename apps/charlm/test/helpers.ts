@@ -1,4 +1,6 @@
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { run } from '../src/cli.js';
 
@@ -76,3 +78,44 @@ export function spawnCli(
     timeout: 60_000,
   });
 }
+
+/**
+ * Starts the compiled CLI as a child; collects its output; `done` resolves with how it ended. `shell` runs first
+ * in bash (e.g. a ulimit); `detached` gives the child its own process group, so a test can signal the group as a
+ * terminal's Ctrl-C does.
+ */
+export function startCli(args: string[], opts: { shell?: string; detached?: boolean } = {}) {
+  const child: ChildProcess = opts.shell
+    ? spawn('bash', ['-c', `${opts.shell}; exec "$0" "$@"`, process.execPath, cliPath(), ...args])
+    : spawn(process.execPath, [cliPath(), ...args], { detached: opts.detached === true });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>(
+    (resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })),
+  );
+  return { child, done, stdout: () => out, stderr: () => err };
+}
+
+/** Resolves once `cond` holds (polled every 5 ms), or rejects after `ms`. */
+export async function until(cond: () => boolean, ms = 30_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Lines in a run folder's metrics.jsonl (0 before it exists). */
+export const metricLines = (folder: string) => {
+  try {
+    return readFileSync(join(folder, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+};

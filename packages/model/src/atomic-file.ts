@@ -115,7 +115,13 @@ export function removeStaleTempFiles(path: string): string[] {
   return removed;
 }
 
-function processExists(pid: number): boolean {
+/**
+ * Whether a process with this pid exists on this host (one that belongs to another user counts: EPERM).
+ *
+ * @param pid - The process id.
+ * @returns True when it exists.
+ */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,6 +7,29 @@ export const hiddenDim = (c: ModelConfig) => c.ffn.hiddenDim ?? defaultHiddenDim
 export const headDim = (c: ModelConfig) => c.dModel / c.nHeads;
 export const kvHeads = (c: ModelConfig) => c.nKvHeads ?? c.nHeads;
 
+/** A bias by name, or zeros of length n where our recipe has none (classes with biases everywhere need them). */
+export const biasOrZeros = (w: Weights, name: string, n: number) => w.get(name) ?? filled([n], 0);
+
+/**
+ * Why a LayerNorm + GELU class (GPT-2 with learned positions, GPT-NeoX with RoPE) cannot hold the recipe, or null.
+ *
+ * @param c - The resolved config.
+ * @param model - The class's short name, for the reasons.
+ * @param positional - The positions the class uses.
+ */
+export function layerNormGeluMismatch(c: ModelConfig, model: string, positional: 'learned' | 'rope'): string | null {
+  const block = blockMismatch(c);
+  if (block) return block;
+  if (c.norm.kind !== 'layernorm') return `RMSNorm (${model} uses LayerNorm)`;
+  if (c.ffn.kind !== 'gelu') return `SwiGLU (${model} uses a GELU MLP)`;
+  if (c.positional !== positional) {
+    return positional === 'rope' ? `learned positions (${model} uses RoPE)` : `RoPE (${model} uses learned positions)`;
+  }
+  if (c.qkNorm) return 'QK-norm';
+  if (kvHeads(c) !== c.nHeads) return 'grouped-query attention';
+  return null;
+}
+
 /** What every stock class needs: pre-norm blocks and a final norm. */
 export function blockMismatch(c: ModelConfig): string | null {
   if (c.norm.placement !== 'pre') return 'post-norm blocks (every stock decoder is pre-norm)';

@@ -1,16 +1,16 @@
 import type { NamedTensor } from '@tinyformer/model';
 import { resolveModelConfig } from '@tinyformer/model';
+import { absentOrNull, type HfArchitecture, HfInteropError, num, refuse, take, type Weights } from '../architecture.js';
 import {
-  absentOrNull,
-  filled,
-  type HfArchitecture,
-  HfInteropError,
-  num,
-  refuse,
-  take,
-  type Weights,
-} from '../architecture.js';
-import { allZero, blockMismatch, commonConfig, headDim, hiddenDim, normFromHf, normToHf } from './common.js';
+  allZero,
+  biasOrZeros,
+  commonConfig,
+  headDim,
+  hiddenDim,
+  layerNormGeluMismatch,
+  normFromHf,
+  normToHf,
+} from './common.js';
 
 const where = 'gpt_neox import';
 
@@ -40,16 +40,7 @@ function regroupQkv(t: NamedTensor, nHeads: number, hd: number, toNeox: boolean)
 export const gptNeox: HfArchitecture = {
   modelType: 'gpt_neox',
   className: 'GPTNeoXForCausalLM',
-  mismatch(c) {
-    const block = blockMismatch(c);
-    if (block) return block;
-    if (c.norm.kind !== 'layernorm') return 'RMSNorm (GPT-NeoX uses LayerNorm)';
-    if (c.ffn.kind !== 'gelu') return 'SwiGLU (GPT-NeoX uses a GELU MLP)';
-    if (c.positional !== 'rope') return 'learned positions (GPT-NeoX uses RoPE)';
-    if (c.qkNorm) return 'QK-norm';
-    if ((c.nKvHeads ?? c.nHeads) !== c.nHeads) return 'grouped-query attention';
-    return null;
-  },
+  mismatch: (c) => layerNormGeluMismatch(c, 'GPT-NeoX', 'rope'),
   configJson(c) {
     return {
       architectures: [this.className],
@@ -77,21 +68,23 @@ export const gptNeox: HfArchitecture = {
     const C = c.dModel;
     const I = hiddenDim(c);
     const hd = headDim(c);
-    const bias = (name: string, n: number) => w.get(name) ?? filled([n], 0);
     out.set('gpt_neox.embed_in.weight', w.get('wte.weight')!);
     for (let i = 0; i < c.nLayers; i++) {
       const b = `blocks.${i}`;
       const h = `gpt_neox.layers.${i}`;
       normToHf(w, `${b}.norm1`, C, out, `${h}.input_layernorm`, true);
       out.set(`${h}.attention.query_key_value.weight`, regroupQkv(w.get(`${b}.attn.qkv.weight`)!, c.nHeads, hd, true));
-      out.set(`${h}.attention.query_key_value.bias`, regroupQkv(bias(`${b}.attn.qkv.bias`, 3 * C), c.nHeads, hd, true));
+      out.set(
+        `${h}.attention.query_key_value.bias`,
+        regroupQkv(biasOrZeros(w, `${b}.attn.qkv.bias`, 3 * C), c.nHeads, hd, true),
+      );
       out.set(`${h}.attention.dense.weight`, w.get(`${b}.attn.proj.weight`)!);
-      out.set(`${h}.attention.dense.bias`, bias(`${b}.attn.proj.bias`, C));
+      out.set(`${h}.attention.dense.bias`, biasOrZeros(w, `${b}.attn.proj.bias`, C));
       normToHf(w, `${b}.norm2`, C, out, `${h}.post_attention_layernorm`, true);
       out.set(`${h}.mlp.dense_h_to_4h.weight`, w.get(`${b}.ffn.fc.weight`)!);
-      out.set(`${h}.mlp.dense_h_to_4h.bias`, bias(`${b}.ffn.fc.bias`, I));
+      out.set(`${h}.mlp.dense_h_to_4h.bias`, biasOrZeros(w, `${b}.ffn.fc.bias`, I));
       out.set(`${h}.mlp.dense_4h_to_h.weight`, w.get(`${b}.ffn.proj.weight`)!);
-      out.set(`${h}.mlp.dense_4h_to_h.bias`, bias(`${b}.ffn.proj.bias`, C));
+      out.set(`${h}.mlp.dense_4h_to_h.bias`, biasOrZeros(w, `${b}.ffn.proj.bias`, C));
     }
     normToHf(w, 'finalNorm', C, out, 'gpt_neox.final_layer_norm', true);
     if (!c.tieEmbeddings) out.set('embed_out.weight', w.get('lmHead')!);

@@ -1,15 +1,14 @@
 import { resolveModelConfig } from '@tinyformer/model';
+import { type HfArchitecture, HfInteropError, num, refuse, take, transpose, type Weights } from '../architecture.js';
 import {
-  filled,
-  type HfArchitecture,
-  HfInteropError,
-  num,
-  refuse,
-  take,
-  transpose,
-  type Weights,
-} from '../architecture.js';
-import { allZero, blockMismatch, commonConfig, hiddenDim, normFromHf, normToHf } from './common.js';
+  allZero,
+  biasOrZeros,
+  commonConfig,
+  hiddenDim,
+  layerNormGeluMismatch,
+  normFromHf,
+  normToHf,
+} from './common.js';
 
 const where = 'gpt2 import';
 
@@ -22,16 +21,7 @@ const where = 'gpt2 import';
 export const gpt2: HfArchitecture = {
   modelType: 'gpt2',
   className: 'GPT2LMHeadModel',
-  mismatch(c) {
-    const block = blockMismatch(c);
-    if (block) return block;
-    if (c.norm.kind !== 'layernorm') return 'RMSNorm (GPT-2 uses LayerNorm)';
-    if (c.ffn.kind !== 'gelu') return 'SwiGLU (GPT-2 uses a GELU MLP)';
-    if (c.positional !== 'learned') return 'RoPE (GPT-2 uses learned positions)';
-    if (c.qkNorm) return 'QK-norm';
-    if ((c.nKvHeads ?? c.nHeads) !== c.nHeads) return 'grouped-query attention';
-    return null;
-  },
+  mismatch: (c) => layerNormGeluMismatch(c, 'GPT-2', 'learned'),
   configJson(c) {
     return {
       architectures: [this.className],
@@ -56,7 +46,6 @@ export const gpt2: HfArchitecture = {
     const out: Weights = new Map();
     const C = c.dModel;
     const I = hiddenDim(c);
-    const bias = (name: string, n: number) => w.get(name) ?? filled([n], 0);
     out.set('transformer.wte.weight', w.get('wte.weight')!);
     out.set('transformer.wpe.weight', w.get('wpe')!);
     for (let i = 0; i < c.nLayers; i++) {
@@ -64,14 +53,14 @@ export const gpt2: HfArchitecture = {
       const h = `transformer.h.${i}`;
       normToHf(w, `${b}.norm1`, C, out, `${h}.ln_1`, true);
       out.set(`${h}.attn.c_attn.weight`, transpose(w.get(`${b}.attn.qkv.weight`)!));
-      out.set(`${h}.attn.c_attn.bias`, bias(`${b}.attn.qkv.bias`, 3 * C));
+      out.set(`${h}.attn.c_attn.bias`, biasOrZeros(w, `${b}.attn.qkv.bias`, 3 * C));
       out.set(`${h}.attn.c_proj.weight`, transpose(w.get(`${b}.attn.proj.weight`)!));
-      out.set(`${h}.attn.c_proj.bias`, bias(`${b}.attn.proj.bias`, C));
+      out.set(`${h}.attn.c_proj.bias`, biasOrZeros(w, `${b}.attn.proj.bias`, C));
       normToHf(w, `${b}.norm2`, C, out, `${h}.ln_2`, true);
       out.set(`${h}.mlp.c_fc.weight`, transpose(w.get(`${b}.ffn.fc.weight`)!));
-      out.set(`${h}.mlp.c_fc.bias`, bias(`${b}.ffn.fc.bias`, I));
+      out.set(`${h}.mlp.c_fc.bias`, biasOrZeros(w, `${b}.ffn.fc.bias`, I));
       out.set(`${h}.mlp.c_proj.weight`, transpose(w.get(`${b}.ffn.proj.weight`)!));
-      out.set(`${h}.mlp.c_proj.bias`, bias(`${b}.ffn.proj.bias`, C));
+      out.set(`${h}.mlp.c_proj.bias`, biasOrZeros(w, `${b}.ffn.proj.bias`, C));
     }
     normToHf(w, 'finalNorm', C, out, 'transformer.ln_f', true);
     if (!c.tieEmbeddings) out.set('lm_head.weight', w.get('lmHead')!);
