@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Training-throughput benchmark of the CPU backend: nanoGPT's "baby GPT" (4 layers, 4 heads, 128 wide, context 64,
-// batch 12 = 768 tokens per step), or `--model small` (6 layers, 6 heads, 384 wide, context 256, batch 8 = 2,048
+// batch 12 = 768 tokens per step), or `--preset small` (6 layers, 6 heads, 384 wide, context 256, batch 8 = 2,048
 // tokens per step, the peer's small config), full training steps (batch upload, forward, backward, clip, AdamW).
+// Prints tokens/s, ms/step, the GEMM's share of the step, threads, the GEMM's SIMD mode and peak RSS.
 //
-//   node dist/bench.js [--model baby|small] [--recipe default|nanogpt] [--steps 30] [--warmup 8]
+//   node dist/bench.js [--preset baby|small] [--recipe default|nanogpt] [--steps 30] [--warmup 8] [--profile 10]
 //                      [--corpus random|brown] [--compare default,threads2,...] [--json FILE]
 //
 // --compare builds one model per variant (same seed, same batches) and runs their steps interleaved round-robin,
@@ -24,12 +25,18 @@ import {
   Rng,
   setBackend,
 } from '@tinyformer/tensor';
+import { formatOpProfile, startOpProfile } from './op-profile.js';
 import { trainInterleaved } from './train-interleaved.js';
 
 /** Variants of the CPU backend the bench can compare; each returns fresh options (gemm providers are per variant). */
 const VARIANTS: Record<string, { describe: string; options: () => CpuBackendOptions }> = {
   default: { describe: 'new CpuBackend() (the defaults)', options: () => ({}) },
   threads1: { describe: 'the arena GEMM on 1 thread', options: () => ({ threads: 1 }) },
+  'plain-simd': {
+    describe: 'the GEMM micro-kernel on plain SIMD (multiply, then add) instead of relaxed SIMD (fused multiply-add)',
+    options: () => ({ gemmSimd: 'plain' }),
+  },
+  'plain-simd1': { describe: 'plain SIMD, 1 GEMM thread', options: () => ({ gemmSimd: 'plain', threads: 1 }) },
   threads2: {
     describe: 'the arena GEMM on 2 threads (main + 1 worker, per-shape adaptive; the default on 2+ cores)',
     options: () => ({ threads: 2 }),
@@ -76,6 +83,8 @@ interface Run {
   /** process CPU time per step (all threads): less sensitive than wall time to other processes on a busy machine */
   cpu: number[];
   buffers: number[];
+  /** GEMM wall time per timed step (ms), from the provider's counters */
+  gemmMs: number[];
 }
 
 function median(xs: readonly number[]): number {
@@ -103,20 +112,23 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      model: { type: 'string', default: 'baby' },
+      preset: { type: 'string' },
+      /** the old name of --preset */
+      model: { type: 'string' },
       recipe: { type: 'string', default: 'default' },
       steps: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '8' },
       corpus: { type: 'string', default: 'random' },
       compare: { type: 'string', default: 'default' },
       json: { type: 'string' },
+      profile: { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     console.log(
-      `usage: node dist/bench.js [--model ${Object.keys(MODELS).join('|')}] [--recipe ${Object.keys(RECIPES).join('|')}] [--steps n] [--warmup n] ` +
-        `[--corpus random|brown] [--compare ${Object.keys(VARIANTS).join(',')}] [--json FILE]`,
+      `usage: node dist/bench.js [--preset ${Object.keys(MODELS).join('|')}] [--recipe ${Object.keys(RECIPES).join('|')}] [--steps n] [--warmup n] ` +
+        `[--corpus random|brown] [--compare ${Object.keys(VARIANTS).join(',')}] [--json FILE] [--profile steps]`,
     );
     for (const [k, v] of Object.entries(VARIANTS)) console.log(`  ${k.padEnd(16)} ${v.describe}`);
     return;
@@ -124,14 +136,18 @@ async function main(): Promise<void> {
   const recipe = RECIPES[values.recipe as keyof typeof RECIPES];
   if (!recipe) throw new Error(`--recipe must be one of ${Object.keys(RECIPES).join(', ')}`);
   const steps = Number(values.steps);
+  const profileSteps = Number(values.profile);
   const warmup = Number(values.warmup);
-  if (!(steps >= 1) || !(warmup >= 0)) throw new Error('--steps must be >= 1 and --warmup >= 0');
+  if (!(steps >= 1) || !(warmup >= 0) || !(profileSteps >= 0)) {
+    throw new Error('--steps must be >= 1, --warmup and --profile >= 0');
+  }
   const names = values.compare.split(',').filter((s) => s.length > 0);
   for (const n of names)
     if (!VARIANTS[n]) throw new Error(`unknown variant '${n}'; known: ${Object.keys(VARIANTS).join(', ')}`);
 
-  const size = MODELS[values.model as keyof typeof MODELS];
-  if (!size) throw new Error(`--model must be one of ${Object.keys(MODELS).join(', ')}`);
+  const presetName = values.preset ?? values.model ?? 'baby';
+  const size = MODELS[presetName as keyof typeof MODELS];
+  if (!size) throw new Error(`--preset must be one of ${Object.keys(MODELS).join(', ')}`);
   const preset = { ...size.preset, batchSize: size.batchSize };
   const B = preset.batchSize;
   const T = preset.model.contextLength;
@@ -154,13 +170,14 @@ async function main(): Promise<void> {
       times: [],
       cpu: [],
       buffers: [],
+      gemmMs: [],
     };
   });
 
   const tokens = B * T;
   const load0 = loadavg()[0]!;
   console.log(
-    `charlm bench: ${values.model} GPT, recipe ${values.recipe} (${config.norm.kind}, ${config.ffn.kind}, ${config.positional}); ` +
+    `charlm bench: ${presetName} GPT, recipe ${values.recipe} (${config.norm.kind}, ${config.ffn.kind}, ${config.positional}); ` +
       `${config.nLayers} layers x ${config.dModel}, ${config.nHeads} heads, context ${T}, batch ${B} = ${tokens} tokens/step, ` +
       `vocab ${vocab} (${values.corpus} corpus)`,
   );
@@ -174,12 +191,15 @@ async function main(): Promise<void> {
   let timed = false;
   const loops = runs.map((r) => {
     let c0 = process.cpuUsage();
+    let g0 = 0;
+    const gemmMs = () => (r.gemm as { threadStats?: () => { ms: number } } | undefined)?.threadStats?.().ms ?? 0;
     return {
       trainer: r.trainer,
       sampler: r.sampler,
       beforeStep: () => {
         setBackend(r.backend);
         c0 = process.cpuUsage();
+        g0 = gemmMs();
       },
       afterStep: ({ result, ms }: LoopStep) => {
         const c = process.cpuUsage(c0);
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
           r.times.push(ms);
           r.cpu.push((c.user + c.system) / 1000);
           r.buffers.push(r.backend.memory().buffers);
+          r.gemmMs.push(gemmMs() - g0);
         }
         const rss = process.memoryUsage.rss();
         peakRss = Math.max(peakRss, rss);
@@ -209,13 +230,17 @@ async function main(): Promise<void> {
       | (GemmProvider & { threads?: number; threadStats?: () => { split: number; workerRan: number; single: number } })
       | undefined;
     const ts = gemm?.threads === 2 ? gemm.threadStats?.() : undefined;
-    const simd = gemm?.name.startsWith('wasm-simd') ?? false;
+    const simd = (r.backend as CpuBackend).gemmSimd ?? 'off';
+    const stepSum = r.times.reduce((a, b) => a + b, 0);
     const grew = r.buffers[r.buffers.length - 1]! - r.buffers[0]!;
     return {
       variant: r.name,
       backend: r.backend.name,
       gemm: gemm?.name ?? 'none',
+      /** the GEMM's SIMD mode: relaxed (fused multiply-add), plain, or off (no wasm GEMM) */
       simd,
+      /** share of the timed steps' wall time spent inside the GEMM (0 when the provider keeps no counters) */
+      gemmShare: r.gemmMs.reduce((a, b) => a + b, 0) / stepSum,
       simdElementwise: (r.backend as CpuBackend).elementwise?.name ?? 'ts',
       arena: (r.backend as CpuBackend).arena !== null,
       threads: gemm?.threads ?? 1,
@@ -236,8 +261,8 @@ async function main(): Promise<void> {
       `${row.variant.padEnd(16)} ${row.tokensPerS.toFixed(0).padStart(6)} tok/s  median ${row.medianStepMs.toFixed(1)} ms/step ` +
         `(p10 ${row.p10StepMs.toFixed(1)}, p90 ${row.p90StepMs.toFixed(1)}; cpu ${row.medianCpuMs.toFixed(1)} ms)  x${row.vsFirst.toFixed(3)}\n` +
         `${''.padEnd(17)}backend ${row.backend}, ` +
-        `gemm ${row.gemm} (SIMD ${row.simd ? 'on' : 'off'}, ${row.threads} thread${row.threads > 1 ? 's' : ''}` +
-        `${row.threadStats ? `: ${row.threadStats}` : ''}), ` +
+        `gemm ${row.gemm} (SIMD ${row.simd}, ${row.threads} thread${row.threads > 1 ? 's' : ''}` +
+        `${row.threadStats ? `: ${row.threadStats}` : ''}; ${(100 * row.gemmShare).toFixed(0)}% of the step), ` +
         `elementwise ${row.simdElementwise}${row.arena ? ', arena' : ''}, live buffers ${row.liveBuffers} (growth ${row.liveBufferGrowth} over ${steps} steps)`,
     );
   }
@@ -246,11 +271,37 @@ async function main(): Promise<void> {
     `peak RSS ${mib(peakRss)} MiB; RSS after the first and the last timed step ${mib(timedRss[0]!)} / ` +
       `${mib(timedRss[timedRss.length - 1]!)} MiB; load average now ${loadavg()[0]!.toFixed(2)} (was ${load0.toFixed(2)})`,
   );
+  if (profileSteps > 0) {
+    // after the timed steps, so the timing wrappers cost the figures above nothing
+    const r = runs[0]!;
+    const stepMs: number[] = [];
+    setBackend(r.backend);
+    const profile = startOpProfile(r.backend);
+    await trainInterleaved(
+      [
+        {
+          trainer: r.trainer,
+          sampler: r.sampler,
+          afterStep: ({ ms }: LoopStep) => {
+            stepMs.push(ms);
+            return false;
+          },
+        },
+      ],
+      profileSteps,
+    );
+    profile.stop();
+    const total = stepMs.reduce((a, b) => a + b, 0);
+    console.log(
+      `profile of ${r.name}: ${profileSteps} more steps, ${(total / profileSteps).toFixed(1)} ms/step with the timing wrappers on`,
+    );
+    for (const line of formatOpProfile(profile, profileSteps, total)) console.log(line);
+  }
   const bad = rows.filter((r) => r.liveBufferGrowth > 0);
   if (values.json) {
     appendFileSync(
       values.json,
-      `${JSON.stringify({ model: values.model, recipe: values.recipe, steps, warmup, peakRssMiB: peakRss / 2 ** 20, load: load0, rows })}\n`,
+      `${JSON.stringify({ preset: presetName, recipe: values.recipe, steps, warmup, peakRssMiB: peakRss / 2 ** 20, load: load0, rows })}\n`,
     );
   }
   if (bad.length > 0) {

@@ -167,7 +167,7 @@ describe('SIGINT / SIGTERM', () => {
   it('SIGTERM then Ctrl-C: the second signal ends the process at once; the last checkpoint still loads', async () => {
     const out = join(dir, 'sig-twice');
     // a slower model, so the second signal lands while the step after the first is still running
-    const slow = ['--context', '64', '--d-model', '128', '--layers', '4', '--heads', '4', '--batch-size', '16'];
+    const slow = ['--context', '64', '--d-model', '128', '--layers', '4', '--heads', '4', '--batch-size', '64'];
     const p = start([
       ...TRAIN,
       ...slow,

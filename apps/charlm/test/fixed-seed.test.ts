@@ -69,7 +69,7 @@ it('a fixed-seed train run gives the same losses, gradient norms and validation 
         "val_loss": 3.3504594564437866,
       },
       {
-        "grad_norm": 1.2738974273087904,
+        "grad_norm": 1.273897380519587,
         "loss": 3.348181962966919,
         "lr": 0.00023529411764705883,
         "step": 4,
@@ -94,7 +94,7 @@ it('a fixed-seed train run gives the same losses, gradient norms and validation 
         "loss": undefined,
         "lr": undefined,
         "step": 6,
-        "val_loss": 3.309199934005737,
+        "val_loss": 3.3091999328136446,
       },
     ]
   `);

@@ -34,10 +34,10 @@ it('a fixed-seed lab run gives the same losses, gradient norms and validation lo
       "finalVal": 3.311168909072876,
       "gradNormCurve": [
         1.3959726529790244,
-        1.091135660759873,
+        1.0911357153861174,
         1.2474013974165876,
         1.679852002981991,
-        1.233836140896141,
+        1.233836092587744,
         1.148491942484138,
       ],
       "gradNorms": [
@@ -45,11 +45,11 @@ it('a fixed-seed lab run gives the same losses, gradient norms and validation lo
           "layers": [
             {
               "layer": 0,
-              "norm": 0.19311589862860903,
+              "norm": 0.1931158986121255,
             },
             {
               "layer": 1,
-              "norm": 0.17047141367253763,
+              "norm": 0.1704714081212887,
             },
           ],
           "other": [
@@ -63,17 +63,17 @@ it('a fixed-seed lab run gives the same losses, gradient norms and validation lo
             },
           ],
           "step": 0,
-          "total": 1.395972706579904,
+          "total": 1.3959727058997242,
         },
         {
           "layers": [
             {
               "layer": 0,
-              "norm": 0.20054330102247975,
+              "norm": 0.20054330127956627,
             },
             {
               "layer": 1,
-              "norm": 0.1911576891845895,
+              "norm": 0.19115768674620454,
             },
           ],
           "other": [
@@ -87,14 +87,14 @@ it('a fixed-seed lab run gives the same losses, gradient norms and validation lo
             },
           ],
           "step": 5,
-          "total": 1.1484919191180376,
+          "total": 1.148491918757078,
         },
       ],
       "losses": [
         3.467803955078125,
         3.4305169582366943,
         3.4212892055511475,
-        3.421567678451538,
+        3.421567440032959,
         3.3559625148773193,
         3.3457789421081543,
       ],
@@ -105,7 +105,7 @@ it('a fixed-seed lab run gives the same losses, gradient norms and validation lo
           "step": 2,
         },
         {
-          "loss": 3.362900733947754,
+          "loss": 3.362900972366333,
           "step": 4,
         },
         {

@@ -24,7 +24,13 @@ export {
   type WasmGemmProvider,
   type WasmThreadStats,
 } from './cpu/wasm/wasm-gemm.js';
-export { type KernelExports, wasmSimdSupported } from './cpu/wasm/wasm-module.js';
+export {
+  defaultGemmSimd,
+  type GemmSimd,
+  type KernelExports,
+  relaxedSimdSupported,
+  wasmSimdSupported,
+} from './cpu/wasm/wasm-module.js';
 export type { GemmThreadInfo } from './cpu/wasm/wasm-threads.js';
 export { type AutogradHooks, autogradHooks, getBackend, setBackend, tidy } from './engine.js';
 export { ShapeError, TensorError } from './errors.js';

@@ -30,11 +30,11 @@ if (stale.length > 0) {
   console.error(
     'fix: edit wasm/gen-kernels.mjs, wasm/gen-elementwise.mjs or wasm/ops.json (never the *.gen.ts files), run\n' +
       '  pnpm --filter @tinyformer/tensor build:wasm\n' +
-      'and commit wasm/assembly/kernels.gen.ts and src/cpu/wasm/kernels.gen.ts with the change.',
+      'and commit wasm/assembly/*.gen.ts and src/cpu/wasm/kernels.gen.ts with the change.',
   );
   process.exit(1);
 }
-console.log('check:wasm: wasm/assembly/kernels.gen.ts and src/cpu/wasm/kernels.gen.ts match a rebuild');
+console.log('check:wasm: wasm/assembly/*.gen.ts and src/cpu/wasm/kernels.gen.ts match a rebuild');
 
 /** where two texts first differ, as "line N differs" */
 function firstDiff(a, b) {

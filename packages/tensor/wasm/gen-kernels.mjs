@@ -6,13 +6,14 @@
 // in 15 xmm registers or accumulators spill to the stack (-45%): 2x16 = 8+2+4+1 and 4x8 = 8+4+2+1 fit; 6x8 does not.
 
 /**
- * @param {{ mr: number, nr: number, mc?: number, kc?: number, nc?: number }} cfg
+ * @param {{ mr: number, nr: number, mc?: number, kc?: number, nc?: number, relaxed?: boolean }} cfg
  * @returns {string} AssemblyScript source
  */
-export function generate({ mr, nr, mc = 96, kc = 256, nc = 1024 }) {
+export function generate({ mr, nr, mc = 96, kc = 256, nc = 1024, relaxed = false }) {
   if (nr % 4 !== 0) throw new Error(`NR=${nr} must be a multiple of 4`);
   if (mc % mr !== 0 || nc % nr !== 0) throw new Error('MC must be a multiple of MR and NC of NR');
-  const live = (mr * nr) / 4 + mr + nr / 4 + 1;
+  // a fused multiply-add needs no product temporary
+  const live = (mr * nr) / 4 + mr + nr / 4 + (relaxed ? 0 : 1);
   if (live > 15) throw new Error(`${mr}x${nr} needs ${live} live xmm registers (max 15): it would spill`);
   const nv = nr / 4;
   const R = [...Array(mr).keys()];
@@ -46,7 +47,7 @@ export function tileShape(): u32 {
   return <u32>((MR << 8) | NR);
 }
 
-${lines(V, (v) => microKernel(mr, nr, v + 1), '\n\n')}
+${lines(V, (v) => microKernel(mr, nr, v + 1, relaxed), '\n\n')}
 
 // the narrow kernels cover a last panel of nr < NR columns with ceil(nr / 4) vectors instead of NR / 4
 function kernelNarrow(nv: usize, kc: usize, ap: usize, bp: usize, c: usize, ldc: usize, first: bool): void {
@@ -247,19 +248,23 @@ export function gemmBatched(
 `;
 }
 
-// C[MR, 4 nv] (= or +=) Ap[kc, MR]^T Bp[kc, 0:4 nv] (B panel rows are NR wide); ldc in bytes.
+// C[MR, 4 nv] (= or +=) Ap[kc, MR]^T Bp[kc, 0:4 nv] (B panel rows are NR wide); ldc in bytes. With `relaxed` the
+// multiply-adds are f32x4.relaxed_madd (an FMA), which also frees the product temporary's register (§2).
 // Out of line so TurboFan allocates the loop's registers on its own.
-function microKernel(mr, nr, nv) {
+function microKernel(mr, nr, nv, relaxed) {
   const R = [...Array(mr).keys()];
   const V = [...Array(nv).keys()];
   const lines = (xs, f) => xs.map(f).join('\n');
+  // c + a b: one relaxed (fused) multiply-add, or a multiply then an add
+  const madd = (a, b, c) =>
+    relaxed ? `f32x4.relaxed_madd(${a}, ${b}, ${c})` : `f32x4.add(${c}, f32x4.mul(${a}, ${b}))`;
   return `@inline(never)
 function kernel${nv}(kc: usize, ap: usize, bp: usize, c: usize, ldc: usize, first: bool): void {
 ${lines(R, (r) => lines(V, (v) => `  let c${r}_${v} = f32x4.splat(0);`))}
   const bEnd = bp + kc * ${nr * 4};
   while (bp < bEnd) {
 ${lines(V, (v) => `    const b${v} = v128.load(bp, ${v * 16});`)}
-${lines(R, (r) => `    const a${r} = v128.load32_splat(ap, ${r * 4});\n${lines(V, (v) => `    c${r}_${v} = f32x4.add(c${r}_${v}, f32x4.mul(a${r}, b${v}));`)}`)}
+${lines(R, (r) => `    const a${r} = v128.load32_splat(ap, ${r * 4});\n${lines(V, (v) => `    c${r}_${v} = ${madd(`a${r}`, `b${v}`, `c${r}_${v}`)};`)}`)}
     ap += ${mr * 4};
     bp += ${nr * 4};
   }

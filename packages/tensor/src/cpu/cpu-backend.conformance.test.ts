@@ -10,6 +10,8 @@ describeBackendConformance('cpu (composite)', () => new CpuBackend({ kernels: fa
 // gradcheck's backend: float64 storage must still honour the float32 transfer contract
 describeBackendConformance('cpu (float64)', () => new CpuBackend({ precision: 'float64' }));
 describeBackendConformance('cpu (no pool)', () => new CpuBackend({ pool: false }));
+// the GEMM's plain-SIMD micro-kernel (a multiply then an add), the default where relaxed SIMD is missing
+describeBackendConformance('cpu (plain SIMD)', () => new CpuBackend({ gemmSimd: 'plain' }));
 // the suite must work for asynchronous backends: the CPU backend behind a download that resolves a tick later
 describeBackendConformance('cpu (async downloads)', () => asyncWrapper(new CpuBackend()), {
   teardown: (b) => {

@@ -18,6 +18,7 @@ import { BINARY_CODES, BINARY_MODES } from './wasm/kernels.gen.js';
 import { sharedArena, type WasmArena } from './wasm/wasm-arena.js';
 import { createWasmElementwise, type WasmElementwiseProvider } from './wasm/wasm-elementwise.js';
 import { defaultGemmProvider } from './wasm/wasm-gemm.js';
+import { defaultGemmSimd, type GemmSimd } from './wasm/wasm-module.js';
 import type { GemmThreadInfo } from './wasm/wasm-threads.js';
 import { keepsExact, wasmUnaryCode } from './wasm-unary-code.js';
 
@@ -68,6 +69,15 @@ export interface CpuBackendOptions {
    * variable TINYFORMER_CPU_THREADS=1 or 2 overrides the default. Ignored with `gemm` or without the arena.
    */
   threads?: 1 | 2;
+  /**
+   * The wasm GEMM micro-kernel's arithmetic: 'relaxed' uses WebAssembly relaxed SIMD's fused multiply-add
+   * (`f32x4.relaxed_madd`), 'plain' a multiply then an add. Default 'relaxed' where the engine has relaxed SIMD
+   * (Node 22+, current browsers; on Node 20 the backend turns on V8's flag for it), else 'plain'; the environment
+   * variable TINYFORMER_WASM_SIMD=plain changes the default. Measured on the 2-core AMD EPYC dev VM: the GEMM
+   * 1.35-1.45x faster (docs/cpu-simd.md §1). A fused multiply-add rounds once, so products differ from plain SIMD in
+   * the last bits; runs on one machine and engine stay bit-reproducible. Ignored with `gemm`.
+   */
+  gemmSimd?: GemmSimd;
   /** reuse freed buffers of the same size (default true) */
   pool?: boolean;
   /**
@@ -129,11 +139,12 @@ export class CpuBackend implements Backend<CpuStorage> {
     this.elementwise = simd ? defaultElementwise() : null;
     this.threadsWanted = opts.threads ?? defaultThreads();
     const arenaWanted = simd && opts.arena !== false && this.pooling && this.precision === 'float32';
-    this.arena = arenaWanted ? sharedArena(this.threadsWanted) : null;
+    const gemmSimd = opts.gemmSimd ?? defaultGemmSimd();
+    this.arena = arenaWanted ? sharedArena(this.threadsWanted, gemmSimd) : null;
     this.noArenaWhy = arenaWanted
       ? 'no wasm arena here (WebAssembly SIMD or shared wasm memory is missing)'
       : 'the wasm arena is off (arena, pool, simdElementwise or precision options)';
-    this.gemmProvider = opts.gemm ?? this.arena?.gemmProvider ?? defaultGemmProvider();
+    this.gemmProvider = opts.gemm ?? this.arena?.gemmProvider ?? defaultGemmProvider(gemmSimd);
     this.kernelsOn = opts.kernels !== false;
     this.kernelsOff = new Set(opts.disableKernels ?? []);
     this.name = `cpu${opts.kernels === false ? '(composite)' : ''}${this.precision === 'float64' ? '(float64)' : ''}`;
@@ -174,6 +185,17 @@ export class CpuBackend implements Backend<CpuStorage> {
       info = this.threadInfo();
     }
     return info;
+  }
+
+  /**
+   * The wasm GEMM's arithmetic: 'relaxed' (fused multiply-add), 'plain', or null when matmul does not run the wasm
+   * GEMM (no WebAssembly SIMD, float64, or a `gemm` option of another kind).
+   *
+   * @returns The mode, or null.
+   */
+  get gemmSimd(): GemmSimd | null {
+    if (this.precision === 'float64') return null;
+    return (this.gemmProvider as { simd?: GemmSimd }).simd ?? null;
   }
 
   /**

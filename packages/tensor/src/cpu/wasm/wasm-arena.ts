@@ -1,11 +1,12 @@
 import type { MatmulParams } from '../../backend.js';
 import { type GemmFn, type GemmProvider, referenceGemm } from '../gemm.js';
-import { GEMM_TILE } from './kernels.gen.js';
-import { createGemmCore, type GemmCore, gemmEdgeCase, type WasmThreadStats } from './wasm-gemm.js';
+import { createGemmCore, type GemmCore, gemmEdgeCase, gemmName, type WasmThreadStats } from './wasm-gemm.js';
 import {
   align64,
+  defaultGemmSimd,
+  type GemmSimd,
+  instantiateKernels,
   type KernelExports,
-  kernelModule,
   PAGE,
   type WasmMemory,
   wasmApi,
@@ -43,6 +44,8 @@ export class WasmArena {
   readonly wasm: KernelExports;
   /** the GEMM on arena addresses */
   readonly gemm: GemmCore;
+  /** the GEMM micro-kernel's arithmetic: relaxed SIMD (fused multiply-add) or plain */
+  readonly simd: GemmSimd;
   /** the GemmProvider face: works on arena views in place and copies other Float32Arrays in */
   readonly gemmProvider: ArenaGemmProvider;
   /** alloc() returns null past this many bytes */
@@ -55,10 +58,11 @@ export class WasmArena {
   private freeBytes = 0;
 
   /**
-   * @param opts - GEMM threads (2 starts a worker; default 1), the byte limit (default 2 GiB).
+   * @param opts - GEMM threads (2 starts a worker; default 1), the byte limit (default 2 GiB), the GEMM's arithmetic
+   * (default: relaxed where the engine has it).
    * @throws Error when WebAssembly SIMD or shared memory is unavailable.
    */
-  constructor(opts: { threads?: 1 | 2; limitBytes?: number } = {}) {
+  constructor(opts: { threads?: 1 | 2; limitBytes?: number; simd?: GemmSimd } = {}) {
     const api = wasmApi;
     if (!api || !wasmSimdSupported()) throw new Error('the wasm tensor arena needs WebAssembly SIMD');
     // Shared wasm memory can be created even where the SharedArrayBuffer constructor is hidden (a browser page
@@ -69,13 +73,20 @@ export class WasmArena {
     } catch (e) {
       throw new Error(`the wasm tensor arena needs shared WebAssembly memory: ${(e as Error).message}`);
     }
-    const module = kernelModule(api, true);
-    this.wasm = new api.Instance(module, { env: { memory: this.memory } }).exports as unknown as KernelExports;
+    const kernels = instantiateKernels(api, true, this.memory, opts.simd ?? defaultGemmSimd());
+    this.wasm = kernels.exports;
+    this.simd = kernels.simd;
     this.buf = this.memory.buffer;
     this.buffers.add(this.buf);
     const wsBytes = align64(this.wasm.workspaceBytes());
     const ws = align64(this.wasm.heapBase());
-    this.gemm = createGemmCore(module, this.wasm, this.memory, ws, opts.threads === 2 ? ws + wsBytes : null);
+    this.gemm = createGemmCore(
+      kernels.gemmModule,
+      this.wasm,
+      this.memory,
+      ws,
+      opts.threads === 2 ? ws + wsBytes : null,
+    );
     this.top = align64(ws + wsBytes * this.gemm.threads);
     this.limitBytes = Math.min(opts.limitBytes ?? 2 ** 31, 2 ** 32 - PAGE);
     this.gemmProvider = arenaGemmProvider(this);
@@ -174,6 +185,8 @@ export class WasmArena {
 
 export interface ArenaGemmProvider extends GemmProvider {
   readonly threads: 1 | 2;
+  /** the micro-kernel's arithmetic */
+  readonly simd: GemmSimd;
   batched(A: Float32Array, B: Float32Array, C: Float32Array, p: MatmulParams): void;
   threadStats(): WasmThreadStats;
   dispose(): void;
@@ -241,7 +254,8 @@ function arenaGemmProvider(arena: WasmArena): ArenaGemmProvider {
   };
 
   return {
-    name: `wasm-simd ${GEMM_TILE}${arena.gemm.threads === 2 ? ' x2' : ''}`,
+    name: gemmName(arena.simd, arena.gemm.threads),
+    simd: arena.simd,
     threads: arena.gemm.threads,
     gemm,
     batched,
@@ -250,19 +264,20 @@ function arenaGemmProvider(arena: WasmArena): ArenaGemmProvider {
   };
 }
 
-const arenas: { 1?: WasmArena | null; 2?: WasmArena | null } = {};
+const arenas = new Map<string, WasmArena | null>();
 
 /**
- * The process's arena for 1 or 2 GEMM threads (created on first use; CPU backends with the same setting share it,
- * as they share the JS heap), or null where WASM SIMD or shared memory is missing.
+ * The process's arena for 1 or 2 GEMM threads and a GEMM arithmetic (created on first use; CPU backends with the
+ * same settings share it, as they share the JS heap), or null where WASM SIMD or shared memory is missing.
  */
-export function sharedArena(threads: 1 | 2 = 1): WasmArena | null {
-  if (arenas[threads] === undefined) {
+export function sharedArena(threads: 1 | 2 = 1, simd: GemmSimd = defaultGemmSimd()): WasmArena | null {
+  const key = `${threads} ${simd}`;
+  if (!arenas.has(key)) {
+    let arena: WasmArena | null = null;
     try {
-      arenas[threads] = new WasmArena({ threads });
-    } catch {
-      arenas[threads] = null;
-    }
+      arena = new WasmArena({ threads, simd });
+    } catch {}
+    arenas.set(key, arena);
   }
-  return arenas[threads] ?? null;
+  return arenas.get(key) ?? null;
 }

@@ -4,7 +4,7 @@ import { CpuBackend } from '../cpu-backend.js';
 import { referenceGemm } from '../gemm.js';
 import { gemmReference } from '../kernels/gemm-reference.js';
 import { createWasmGemm } from './wasm-gemm.js';
-import { wasmSimdSupported } from './wasm-module.js';
+import { type GemmSimd, relaxedSimdSupported, wasmSimdSupported } from './wasm-module.js';
 
 const U = 2 ** -24;
 const SENTINEL = 12345.5;
@@ -69,10 +69,13 @@ function expectSame(x: Float32Array, y: Float32Array, what: string): void {
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) expect.fail(`${what}[${i}] was modified`);
 }
 
-const wasm = createWasmGemm();
+// every test runs on both micro-kernels where the engine has relaxed SIMD (Node 22+; Node 20 once the backend set
+// V8's flag, which relaxedSimdSupported() does)
+const MODES: GemmSimd[] = relaxedSimdSupported() ? ['relaxed', 'plain'] : ['plain'];
+const suffix = (simd: GemmSimd) => (simd === 'relaxed' ? ' relaxed' : '');
 
-describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
-  const g = wasm!;
+describe.skipIf(!wasmSimdSupported()).each(MODES)('wasm SIMD gemm (%s)', (simd) => {
+  const g = createWasmGemm({ simd })!;
 
   function check(
     M: number,
@@ -126,7 +129,8 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
   }
 
   it('is named after its tile', () => {
-    expect(g.name).toBe('wasm-simd 2x16');
+    expect(g.name).toBe(`wasm-simd 2x16${suffix(simd)}`);
+    expect(g.simd).toBe(simd);
   });
 
   it('matches the float64 oracle on named shapes, all transposes', () => {
@@ -190,7 +194,7 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
   });
 
   it('stays correct across memory growth and back to small calls', () => {
-    const fresh = createWasmGemm()!;
+    const fresh = createWasmGemm({ simd })!;
     check(5, 6, 7, false, false, 1, true, fresh);
     const before = fresh.memoryBytes();
     check(600, 8, 700, false, true, 2, true, fresh);
@@ -242,8 +246,8 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
   });
 
   describe('2 threads', () => {
-    const t2 = createWasmGemm({ threads: 2, adaptive: false })!;
-    const adaptive = createWasmGemm({ threads: 2 })!;
+    const t2 = createWasmGemm({ threads: 2, adaptive: false, simd })!;
+    const adaptive = createWasmGemm({ threads: 2, simd })!;
 
     beforeAll(async () => {
       // the worker instantiates asynchronously; until then every product runs on the main thread
@@ -258,7 +262,7 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
 
     it('starts a worker', () => {
       expect(t2.threads).toBe(2);
-      expect(t2.name).toBe('wasm-simd 2x16 x2');
+      expect(t2.name).toBe(`wasm-simd 2x16${suffix(simd)} x2`);
       expect(t2.threadStats().workerReady).toBe(true);
     });
 
@@ -297,7 +301,7 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
     });
 
     it('falls back to one thread after dispose', () => {
-      const t = createWasmGemm({ threads: 2, adaptive: false })!;
+      const t = createWasmGemm({ threads: 2, adaptive: false, simd })!;
       t.dispose();
       check(200, 100, 150, false, false, 3, true, t);
       expect(t.threadStats().split).toBe(0);
@@ -307,8 +311,12 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
   describe('in CpuBackend', () => {
     it('is the default provider, and the TS kernel can be forced', () => {
       // 2 threads by default on a 2+ core host (defaultThreads), 1 with threads: 1
-      expect(new CpuBackend().gemmProvider.name).toMatch(/^wasm-simd 2x16( x2)?$/);
-      expect(new CpuBackend({ threads: 1 }).gemmProvider.name).toBe('wasm-simd 2x16');
+      expect(new CpuBackend({ gemmSimd: simd }).gemmProvider.name).toMatch(/^wasm-simd 2x16( relaxed)?( x2)?$/);
+      const one = new CpuBackend({ threads: 1, gemmSimd: simd });
+      expect(one.gemmProvider.name).toBe(`wasm-simd 2x16${suffix(simd)}`);
+      expect(one.gemmSimd).toBe(simd);
+      expect(new CpuBackend({ threads: 1, gemmSimd: simd, arena: false }).gemmSimd).toBe(simd);
+      expect(new CpuBackend({ precision: 'float64' }).gemmSimd).toBe(null);
       expect(new CpuBackend({ gemm: referenceGemm }).gemmProvider.name).toBe('ts-reference');
     });
 
@@ -319,7 +327,7 @@ describe.skipIf(!wasmSimdSupported())('wasm SIMD gemm', () => {
       const b = randArray(N * K, rand);
       const p: MatmulParams = { batch, M, K, N, transA: false, transB: true, aBatchStride: M * K, bBatchStride: 0 };
       const run = (be: CpuBackend) => be.downloadSync(be.matmul(be.upload(a), be.upload(b), p), batch * M * N);
-      const fast = run(new CpuBackend());
+      const fast = run(new CpuBackend({ gemmSimd: simd }));
       const slow = run(new CpuBackend({ gemm: referenceGemm }));
       for (let i = 0; i < fast.length; i++) expect(Math.abs(fast[i]! - slow[i]!)).toBeLessThan(K * 4 * U * 4);
     });

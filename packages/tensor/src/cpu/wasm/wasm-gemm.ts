@@ -3,8 +3,10 @@ import { type GemmFn, type GemmProvider, referenceGemm } from '../gemm.js';
 import { GEMM_TILE } from './kernels.gen.js';
 import {
   align64,
+  defaultGemmSimd,
+  type GemmSimd,
+  instantiateKernels,
   type KernelExports,
-  kernelModule,
   PAGE,
   WASM32_BYTES,
   type WasmMemory,
@@ -13,8 +15,18 @@ import {
 } from './wasm-module.js';
 import { type GemmThreadInfo, OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
 
+/**
+ * A wasm GEMM provider's name: 'wasm-simd 2x16', with ' relaxed' for the fused multiply-add micro-kernel and ' x2'
+ * for two threads.
+ */
+export function gemmName(simd: GemmSimd, threads: 1 | 2): string {
+  return `wasm-simd ${GEMM_TILE}${simd === 'relaxed' ? ' relaxed' : ''}${threads === 2 ? ' x2' : ''}`;
+}
+
 /** The WASM SIMD GEMM with its own linear memory (createWasmGemm). */
 export interface WasmGemmProvider extends GemmProvider {
+  /** the micro-kernel's arithmetic: relaxed SIMD (fused multiply-add) or plain */
+  readonly simd: GemmSimd;
   /** 1, or 2 when the worker thread was started */
   readonly threads: 1 | 2;
   /**
@@ -54,6 +66,11 @@ export interface WasmGemmOptions {
    * another process holding a core makes 2 threads slower than 1. false always splits (for tests).
    */
   adaptive?: boolean;
+  /**
+   * The micro-kernel's arithmetic: 'relaxed' (one fused multiply-add, where the engine has relaxed SIMD; the
+   * default there) or 'plain' (a multiply and an add). TINYFORMER_WASM_SIMD=plain changes the default.
+   */
+  simd?: GemmSimd;
 }
 
 /** How a two-thread GEMM split its products. */
@@ -66,6 +83,10 @@ export interface WasmThreadStats {
   workerRan: number;
   /** products of at least 2 MFLOP run on one thread by the adaptive choice */
   single: number;
+  /** every product this GEMM ran (any size, any thread count) */
+  calls: number;
+  /** wall time of those products in milliseconds (to see the GEMM's share of a training step) */
+  ms: number;
 }
 
 /** products below this many flops are not worth a cross-thread round trip (15-180 us when the worker sleeps) */
@@ -118,7 +139,7 @@ export function createGemmCore(
     if (!started.ready) return { requested: 2, running: 1, state: 'starting', why: 'the worker is starting' };
     return { requested: 2, running: 2, state: 'running', why: '' };
   };
-  const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0 };
+  const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0, calls: 0, ms: 0 };
   const timing = new Map<string, { calls: number; t1: number; t2: number }>();
 
   // runs one product of `flop` flops on 1 or 2 threads; the parts are [mainArgs, workerArgs] for op
@@ -210,10 +231,20 @@ export function createGemmCore(
     });
   };
 
+  // counts every product and its wall time (two clock reads: well under 1% of the smallest product in a step)
+  const timed =
+    <F extends (...args: never[]) => void>(f: F) =>
+    (...args: Parameters<F>): void => {
+      const t0 = performance.now();
+      f(...args);
+      stats.ms += performance.now() - t0;
+      stats.calls++;
+    };
+
   return {
     threads: worker ? 2 : 1,
-    product,
-    productBatched,
+    product: timed(product),
+    productBatched: timed(productBatched),
     stats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
     threadInfo,
     dispose: () => worker?.close(),
@@ -262,11 +293,14 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
   let exp: KernelExports;
   let memory: WasmMemory;
   let module: object;
+  let simd: GemmSimd;
   try {
-    module = kernelModule(api, wantThreads);
     // the shared build declares a 4 GiB maximum, which a shared import must state too
     memory = new api.Memory(wantThreads ? { initial: 64, maximum: 65536, shared: true } : { initial: 32 });
-    exp = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+    const kernels = instantiateKernels(api, wantThreads, memory, opts.simd ?? defaultGemmSimd());
+    exp = kernels.exports;
+    module = kernels.gemmModule;
+    simd = kernels.simd;
   } catch {
     return wantThreads ? createWasmGemm({ ...opts, threads: 1 }) : null;
   }
@@ -341,7 +375,8 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
   };
 
   return {
-    name: `wasm-simd ${GEMM_TILE}${core.threads === 2 ? ' x2' : ''}`,
+    name: gemmName(simd, core.threads),
+    simd,
     threads: core.threads,
     gemm,
     batched,
@@ -353,10 +388,19 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
 
 type Args11 = [number, number, number, number, number, number, number, number, number, number, number];
 
-let cachedDefault: GemmProvider | undefined;
+const cachedDefault = new Map<GemmSimd, GemmProvider>();
 
-/** One shared copy-in wasm provider per process (calls are synchronous), else the TS kernel. */
-export function defaultGemmProvider(): GemmProvider {
-  cachedDefault ??= createWasmGemm() ?? referenceGemm;
-  return cachedDefault;
+/**
+ * One shared copy-in wasm provider per process and arithmetic (calls are synchronous), else the TS kernel.
+ *
+ * @param simd - The micro-kernel's arithmetic (default: relaxed where the engine has it).
+ * @returns The provider.
+ */
+export function defaultGemmProvider(simd: GemmSimd = defaultGemmSimd()): GemmProvider {
+  let g = cachedDefault.get(simd);
+  if (!g) {
+    g = createWasmGemm({ simd }) ?? referenceGemm;
+    cachedDefault.set(simd, g);
+  }
+  return g;
 }

@@ -1,4 +1,9 @@
-import { KERNELS_SIMD_SHARED_WASM, KERNELS_SIMD_WASM } from './kernels.gen.js';
+import {
+  GEMM_RELAXED_SHARED_WASM,
+  GEMM_RELAXED_WASM,
+  KERNELS_SIMD_SHARED_WASM,
+  KERNELS_SIMD_WASM,
+} from './kernels.gen.js';
 
 /**
  * The CPU backend's one WebAssembly kernel module (the GEMM micro-kernels and every SIMD routine: elementwise,
@@ -11,6 +16,16 @@ import { KERNELS_SIMD_SHARED_WASM, KERNELS_SIMD_WASM } from './kernels.gen.js';
 const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
 ]);
+
+/** A module whose one function returns relaxed_madd of three v128 consts: validates only where relaxed SIMD is on. */
+const RELAXED_PROBE = (() => {
+  const zeros = [253, 12, ...new Array<number>(16).fill(0)];
+  const body = [0, ...zeros, ...zeros, ...zeros, 253, 133, 2, 11];
+  return new Uint8Array([
+    ...[0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0],
+    ...[10, body.length + 2, 1, body.length, ...body],
+  ]);
+})();
 
 export const PAGE = 65536;
 
@@ -398,13 +413,99 @@ export function wasmSimdSupported(): boolean {
   }
 }
 
-const compiled: { plain?: object; shared?: object } = {};
+/**
+ * The GEMM micro-kernel's arithmetic: 'relaxed' is one fused multiply-add per vector (`f32x4.relaxed_madd`, an FMA
+ * on x64 CPUs with FMA3 and on ARM), 'plain' a multiply then an add. Relaxed SIMD rounds once instead of twice, so
+ * products differ from plain SIMD in the last bits (both are within float32 rounding of the exact product).
+ */
+export type GemmSimd = 'relaxed' | 'plain';
+
+let relaxedChecked: boolean | undefined;
+
+interface NodeProcess {
+  env?: Record<string, string | undefined>;
+  versions?: { node?: string };
+  getBuiltinModule?: (id: string) => unknown;
+}
+
+/**
+ * Whether this engine runs relaxed SIMD. Node 22+ and current browsers have it on; Node 20 has it behind V8's
+ * `--experimental-wasm-relaxed-simd`, which takes effect for modules compiled after it is set, so on Node 20 this
+ * sets that flag (it enables a standard instruction set and changes nothing else; TINYFORMER_WASM_SIMD=plain keeps
+ * it unset).
+ *
+ * @returns True where a module using `f32x4.relaxed_madd` validates.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedChecked !== undefined) return relaxedChecked;
+  const api = wasmApi;
+  relaxedChecked = false;
+  try {
+    if (!api || !wasmSimdSupported()) return false;
+    if (api.validate(RELAXED_PROBE)) return (relaxedChecked = true);
+    const proc = (globalThis as { process?: NodeProcess }).process;
+    if (proc?.env?.TINYFORMER_WASM_SIMD === 'plain' || !proc?.versions?.node?.startsWith('20.')) return false;
+    const v8 = proc.getBuiltinModule?.('node:v8') as { setFlagsFromString?: (flags: string) => void } | undefined;
+    v8?.setFlagsFromString?.('--experimental-wasm-relaxed-simd');
+    relaxedChecked = api.validate(RELAXED_PROBE);
+  } catch {
+    relaxedChecked = false;
+  }
+  return relaxedChecked;
+}
+
+/**
+ * The GEMM arithmetic a backend gets by default: 'relaxed' where the engine has relaxed SIMD, else 'plain';
+ * the environment variable TINYFORMER_WASM_SIMD=plain forces plain.
+ *
+ * @returns The mode.
+ */
+export function defaultGemmSimd(): GemmSimd {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  if (proc?.env?.TINYFORMER_WASM_SIMD === 'plain') return 'plain';
+  return relaxedSimdSupported() ? 'relaxed' : 'plain';
+}
+
+const compiled: { plain?: object; shared?: object; relaxedPlain?: object; relaxedShared?: object } = {};
 
 /** The compiled kernel module (cached): the shared-memory build for threads and the tensor arena. */
 export function kernelModule(api: WasmApi, shared: boolean): object {
   // synchronous compile is allowed for small modules (a few KB) on every engine we target
   if (shared) return (compiled.shared ??= new api.Module(decodeBase64(KERNELS_SIMD_SHARED_WASM)));
   return (compiled.plain ??= new api.Module(decodeBase64(KERNELS_SIMD_WASM)));
+}
+
+/** The compiled GEMM-only module with the relaxed-SIMD micro-kernel (cached); call only if relaxedSimdSupported(). */
+function relaxedGemmModule(api: WasmApi, shared: boolean): object {
+  if (shared) return (compiled.relaxedShared ??= new api.Module(decodeBase64(GEMM_RELAXED_SHARED_WASM)));
+  return (compiled.relaxedPlain ??= new api.Module(decodeBase64(GEMM_RELAXED_WASM)));
+}
+
+/** An instantiated kernel module, with the GEMM from the relaxed module where asked for. */
+export interface KernelInstance {
+  exports: KernelExports;
+  /** the module whose `gemm` and `gemmBatched` the exports use: what a GEMM worker instantiates */
+  gemmModule: object;
+  /** the GEMM's arithmetic */
+  simd: GemmSimd;
+}
+
+/**
+ * Instantiates the kernel module over `memory`; with simd 'relaxed' (and relaxed SIMD available) the GEMM-only
+ * relaxed module is instantiated over the same memory and its `gemm`/`gemmBatched` replace the plain ones. The two
+ * modules share blocking constants, workspace size and tile, and the relaxed one has no data segment (checked when
+ * it is built), so it writes nothing into the memory when instantiated.
+ */
+export function instantiateKernels(api: WasmApi, shared: boolean, memory: WasmMemory, simd: GemmSimd): KernelInstance {
+  const module = kernelModule(api, shared);
+  const exports = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  if (simd === 'plain' || !relaxedSimdSupported()) return { exports, gemmModule: module, simd: 'plain' };
+  const gemmModule = relaxedGemmModule(api, shared);
+  const gemm = new api.Instance(gemmModule, { env: { memory } }).exports as unknown as KernelExports;
+  if (gemm.workspaceBytes() !== exports.workspaceBytes() || gemm.tileShape() !== exports.tileShape()) {
+    throw new Error('the relaxed GEMM module was built with other blocking constants than the kernel module');
+  }
+  return { exports: { ...exports, gemm: gemm.gemm, gemmBatched: gemm.gemmBatched }, gemmModule, simd: 'relaxed' };
 }
 
 export function decodeBase64(s: string): Uint8Array {
