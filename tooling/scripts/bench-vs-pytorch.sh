@@ -22,7 +22,7 @@ presets=(baby small)
 for ((r = 1; r <= rounds; r++)); do
   for preset in "${presets[@]}"; do
     if [ "$preset" = small ]; then
-      steps=(--steps 8 --warmup 2)
+      steps=(--steps 6 --warmup 2)
       torch=(--n-layer 6 --n-head 6 --n-embd 384 --block-size 256 --batch-size 8 --warmup-steps 2 --measure-iters 6)
     else
       steps=(--steps 30 --warmup 8)
@@ -33,7 +33,8 @@ for ((r = 1; r <= rounds; r++)); do
       --compare threads2,plain-simd,threads1,plain-simd1 --json "$out" | grep -E 'tok/s|^peak'
     for t in 2 1; do
       OPENBLAS_CORETYPE=$core /usr/bin/python3 "$peer/torch_charlm.py" --mode throughput --norm layernorm \
-        --threads "$t" "${torch[@]}" --out "$out" | tail -1
+        --threads "$t" "${torch[@]}" --out "$out" | tail -1 |
+        /usr/bin/python3 -c 'import json, sys; j = json.loads(sys.stdin.read()); print("pytorch   %d thread(s)  %.0f tok/s  median %.1f ms/step  (OpenBLAS corename %s)" % (j["threads"], j["tokens_per_s"], j["step_ms_median"], j["blas"]["corename"]))'
     done
   done
 done

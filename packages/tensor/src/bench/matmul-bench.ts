@@ -6,7 +6,7 @@ import type { MatmulParams } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { type GemmProvider, referenceGemm } from '../cpu/gemm.js';
 import { createWasmGemm } from '../cpu/wasm/wasm-gemm.js';
-import { measurePeak } from './simd-peak.js';
+import { measurePeak, PEAK_FLOP_PER_ITERATION, peakLoop } from './simd-peak.js';
 
 export interface Row {
   op: 'matmul' | 'add';
@@ -83,6 +83,31 @@ async function interleaved(cases: Case[], runs: number): Promise<number[][]> {
   return times;
 }
 
+/** the register-resident peak loop as a case: its rate is flops/ms like a GEMM's */
+function peakCase(relaxed: boolean, flop: number): Case | null {
+  const loop = peakLoop(relaxed);
+  if (!loop) return null;
+  const iterations = Math.max(1, Math.round(flop / PEAK_FLOP_PER_ITERATION));
+  return { impl: `simd peak ${relaxed ? 'relaxed' : 'plain'}`, fn: () => loop(iterations) };
+}
+
+/** the product on arena tensors through the backend (what training runs: no copies), on 1 thread */
+function arenaCase(simd: 'relaxed' | 'plain', M: number, K: number, N: number): Case | null {
+  const be = new CpuBackend({ threads: 1, gemmSimd: simd });
+  if (!be.arena || be.gemmSimd !== simd) return null;
+  const c = backendMatmulCase(be, {
+    batch: 1,
+    M,
+    K,
+    N,
+    transA: false,
+    transB: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  });
+  return { impl: `arena ${simd}`, fn: c.fn };
+}
+
 function gemmCase(g: GemmProvider, M: number, K: number, N: number): Case {
   const A = randomArray(M * K);
   const B = randomArray(K * N);
@@ -100,14 +125,23 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
   const runs = opts.runs ?? 7;
   const rows: Row[] = [];
   const wasm = createWasmGemm();
+  // the plain-SIMD micro-kernel beside the default (relaxed where the engine has it), in the same rounds
+  const plain = wasm?.simd === 'relaxed' ? createWasmGemm({ simd: 'plain' }) : null;
   const wasm2 = opts.threads ? createWasmGemm({ threads: 2 }) : null;
-  const providers: GemmProvider[] = [referenceGemm, ...(wasm ? [wasm] : []), ...(wasm2 ? [wasm2] : [])];
+  const providers: GemmProvider[] = [referenceGemm, ...[wasm, plain, wasm2].filter((g) => g !== null)];
   // the worker instantiates asynchronously
   for (let i = 0; i < 200 && wasm2 && !wasm2.threadStats().workerReady; i++)
     await new Promise((r) => setTimeout(r, 10));
 
   for (const [M, K, N] of opts.shapes ?? SHAPES) {
-    const cases = providers.map((g) => gemmCase(g, M, K, N));
+    // the peak loops run as many flops as the product, in the same rounds, so each GEMM figure has a paired ceiling
+    const extra = [
+      arenaCase('relaxed', M, K, N),
+      arenaCase('plain', M, K, N),
+      peakCase(true, 2 * M * K * N),
+      peakCase(false, 2 * M * K * N),
+    ].filter((c) => c !== null);
+    const cases = [...providers.map((g) => gemmCase(g, M, K, N)), ...extra];
     const times = await interleaved(cases, runs);
     cases.forEach((c, i) => {
       const ms = median(times[i]!);
@@ -176,19 +210,34 @@ export async function benchMatmul(opts: BenchOptions = {}): Promise<Row[]> {
   return rows;
 }
 
-function printRows(rows: Row[], peak: number | null): void {
+/** the per-core peaks: each GEMM row is compared with the peak of its own arithmetic */
+interface Peaks {
+  plain: number | null;
+  relaxed: number | null;
+}
+
+function printRows(rows: Row[], peaks: Peaks): void {
+  // a shape's peak sampled in its own rounds, where there is one; else the start-up measurement
+  const paired = new Map(
+    rows.filter((r) => r.impl.startsWith('simd peak')).map((r) => [`${r.shape} ${r.impl}`, r.rate]),
+  );
   const ref = new Map(rows.filter((r) => r.impl === referenceGemm.name).map((r) => [r.shape, r.rate]));
   console.log(
-    'op      shape                           impl               median ms       rate            vs ts-reference  of SIMD peak',
+    'op      shape                           impl                       median ms       rate            vs ts-reference  of SIMD peak',
   );
   for (const r of rows) {
     const base = ref.get(r.shape);
-    const ratio = r.op === 'matmul' && base ? `${(r.rate / base).toFixed(1)}x` : '';
+    const ratio = r.op === 'matmul' && base && !r.impl.startsWith('simd peak') ? `${(r.rate / base).toFixed(1)}x` : '';
     // the 2-thread provider's rate is for two cores: compare it with twice the per-core peak
     const cores = r.impl.endsWith(' x2') ? 2 : 1;
-    const ofPeak = r.op === 'matmul' && peak ? `${((100 * r.rate) / (peak * cores)).toFixed(0)}%` : '';
+    const kind = r.impl.includes('relaxed') ? 'relaxed' : 'plain';
+    const peak = paired.get(`${r.shape} simd peak ${kind}`) ?? peaks[kind];
+    const ofPeak =
+      r.op === 'matmul' && peak && !r.impl.startsWith('simd peak')
+        ? `${((100 * r.rate) / (peak * cores)).toFixed(0)}%`
+        : '';
     console.log(
-      `${r.op.padEnd(8)}${r.shape.padEnd(32)}${r.impl.padEnd(19)}${r.medianMs.toFixed(3).padStart(9)} ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(8)} ${ratio.padStart(15)} ${ofPeak.padStart(13)}`,
+      `${r.op.padEnd(8)}${r.shape.padEnd(32)}${r.impl.padEnd(27)}${r.medianMs.toFixed(3).padStart(9)} ${r.rate.toFixed(2).padStart(8)} ${r.unit.padEnd(8)} ${ratio.padStart(15)} ${ofPeak.padStart(13)}`,
     );
   }
 }
@@ -205,6 +254,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     `wasm SIMD peak, 1 core (register-resident loop, src/bench/simd-peak.ts): mul + add ${plain?.toFixed(1) ?? 'n/a'} GFLOP/s; ` +
       `relaxed_madd ${relaxed === null ? 'not supported' : `${relaxed.toFixed(1)} GFLOP/s`}`,
   );
-  printRows(await benchMatmul({ threads: process.argv.includes('--threads') }), plain);
+  printRows(await benchMatmul({ threads: process.argv.includes('--threads') }), { plain, relaxed });
   console.log(`load after: ${loadavg()[0]!.toFixed(2)}`);
 }

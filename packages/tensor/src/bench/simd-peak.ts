@@ -54,20 +54,32 @@ export function peakModuleBytes(relaxed: boolean): Uint8Array {
   ]);
 }
 
-/** The best of `rounds` timings of the loop, in GFLOP/s (a multiply-add is 2 flops per lane), or null if invalid here. */
-export function measurePeak(relaxed: boolean, rounds = 5, iterations = 4_000_000): number | null {
+/** flops of one iteration of the loop: 12 accumulators x 4 lanes x a multiply and an add */
+export const PEAK_FLOP_PER_ITERATION = ACCUMULATORS * 4 * 2;
+
+/**
+ * The loop as a function of its iteration count (compiled and tiered up), or null where the form does not validate:
+ * for benchmarks that sample the peak in the same rounds as the GEMM, so both see the same machine.
+ */
+export function peakLoop(relaxed: boolean): ((iterations: number) => number) | null {
   const api = wasmApi;
   const bytes = peakModuleBytes(relaxed);
   if (!api?.validate(bytes)) return null;
   const exports = new api.Instance(new api.Module(bytes), {}).exports as { peak: (n: number) => number };
-  const peak = exports.peak;
-  peak(10_000); // tier up
+  exports.peak(10_000); // tier up
+  return exports.peak;
+}
+
+/** The best of `rounds` timings of the loop, in GFLOP/s (a multiply-add is 2 flops per lane), or null if invalid here. */
+export function measurePeak(relaxed: boolean, rounds = 5, iterations = 4_000_000): number | null {
+  const peak = peakLoop(relaxed);
+  if (!peak) return null;
   let best = 0;
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     peak(iterations);
     const s = (performance.now() - t0) / 1000;
-    best = Math.max(best, (iterations * ACCUMULATORS * 4 * 2) / s / 1e9);
+    best = Math.max(best, (iterations * PEAK_FLOP_PER_ITERATION) / s / 1e9);
   }
   return best;
 }
