@@ -276,7 +276,7 @@ async function main(): Promise<void> {
     const r = runs[0]!;
     const stepMs: number[] = [];
     setBackend(r.backend);
-    const profile = startOpProfile(r.backend);
+    const profile = startOpProfile(r.backend, { matmulByShape: true });
     await trainInterleaved(
       [
         {

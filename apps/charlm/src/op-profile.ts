@@ -2,7 +2,13 @@
 // or composite) and every backend primitive (matmul, unary by op, binary by op, reduce, AdamW, ...) is timed, each
 // exclusive of the calls nested inside it, so the shares add up to the step (the rest is JS outside any op: autograd
 // bookkeeping, the trainer). The CPU backend is synchronous, so wall time around a call is that call's time.
-import { type Backend, registeredOps } from '@tinyformer/tensor';
+import { type Backend, type MatmulParams, registeredOps } from '@tinyformer/tensor';
+
+/** e.g. '48x256x64x256 B^T' (batch first when > 1) */
+function matmulShape(p: MatmulParams): string {
+  const t = `${p.transA ? ' A^T' : ''}${p.transB ? ' B^T' : ''}`;
+  return `${p.batch > 1 ? `${p.batch}x` : ''}${p.M}x${p.K}x${p.N}${t}`;
+}
 
 /** Accumulated exclusive time and calls per label. */
 export interface OpProfile {
@@ -21,9 +27,11 @@ const BY_FIRST_ARG = new Set(['unary', 'binary', 'reduce']);
  * Starts profiling every op and every compute method of `backend` until `stop()`.
  *
  * @param backend - The backend the step runs on.
+ * @param opts - matmulByShape: one row per matmul shape (batch x M x K x N, transposes) instead of one for all.
  * @returns The live profile.
  */
-export function startOpProfile(backend: Backend): OpProfile {
+export function startOpProfile(backend: Backend, opts: { matmulByShape?: boolean } = {}): OpProfile {
+  const byShape = opts.matmulByShape ?? false;
   const entries = new Map<string, [number, number]>();
   // the clock of the innermost running call: entering a nested call charges the elapsed time to its parent
   const stack: string[] = [];
@@ -74,7 +82,11 @@ export function startOpProfile(backend: Backend): OpProfile {
   for (const k of names) {
     const f = target[k];
     if (k === 'constructor' || UNTIMED.has(k) || typeof f !== 'function') continue;
-    const label = BY_FIRST_ARG.has(k) ? (a: unknown[]) => `${k} ${String(a[0])}` : () => k;
+    const label = BY_FIRST_ARG.has(k)
+      ? (a: unknown[]) => `${k} ${String(a[0])}`
+      : k === 'matmul' && byShape
+        ? (a: unknown[]) => `matmul ${matmulShape(a[2] as MatmulParams)}`
+        : () => k;
     target[k] = timed(label, f as (...a: unknown[]) => unknown, backend);
     restore.push(() => {
       delete target[k];

@@ -274,6 +274,8 @@ describe.skipIf(!wasmSimdSupported()).each(MODES)('wasm SIMD gemm (%s)', (simd) 
         [1100, 1000, 1], // one column: only M can be split
         [129, 600, 200], // K > 2 KC
         [64, 129, 1500], // N > NC
+        [1000, 300, 97], // 14 row chunks of 72, the last 64
+        [97, 300, 1001], // 7 column chunks of 144, the last one 137 (off the tile)
       ];
       shapes.forEach(([M, K, N], s) => {
         for (const [ta, tb] of combos) check(M, K, N, ta, tb, 500 + s * 4, true, t2);
@@ -291,6 +293,12 @@ describe.skipIf(!wasmSimdSupported()).each(MODES)('wasm SIMD gemm (%s)', (simd) 
         checkBatched({ batch: 48, M, K, N, transA, transB, ...dense }, seed++, t2);
         checkBatched({ batch: 7, M, K, N: 300, transA, transB, aBatchStride: 0, bBatchStride: K * 300 }, seed++, t2);
         checkBatched({ batch: 5, M: 300, K, N, transA, transB, aBatchStride: 300 * K, bBatchStride: 0 }, seed++, t2);
+        // 4 batch chunks of 10, the last 7
+        checkBatched(
+          { batch: 37, M, K: 64, N: 128, transA, transB, aBatchStride: M * 64, bBatchStride: 64 * 128 },
+          seed++,
+          t2,
+        );
       }
     });
 

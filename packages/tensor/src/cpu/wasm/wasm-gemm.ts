@@ -13,7 +13,14 @@ import {
   wasmApi,
   wasmSimdSupported,
 } from './wasm-module.js';
-import { type GemmThreadInfo, OP_BATCHED, OP_GEMM, startGemmWorker } from './wasm-threads.js';
+import {
+  type ChunkPlan,
+  chunkArgs,
+  type GemmThreadInfo,
+  OP_BATCHED,
+  OP_GEMM,
+  startGemmWorker,
+} from './wasm-threads.js';
 
 /**
  * A wasm GEMM provider's name: 'wasm-simd 2x16', with ' relaxed' for the fused multiply-add micro-kernel and ' x2'
@@ -77,9 +84,9 @@ export interface WasmGemmOptions {
 export interface WasmThreadStats {
   /** the worker has started and takes jobs */
   workerReady: boolean;
-  /** products split between the threads, and how many of those the worker actually ran (else main ran both) */
+  /** products cut into chunks for both threads */
   split: number;
-  /** products of those the worker ran */
+  /** products of those in which the worker ran at least one chunk (else the main thread ran them all) */
   workerRan: number;
   /** products of at least 2 MFLOP run on one thread by the adaptive choice */
   single: number;
@@ -91,6 +98,21 @@ export interface WasmThreadStats {
 
 /** products below this many flops are not worth a cross-thread round trip (15-180 us when the worker sleeps) */
 const SPLIT_MIN_FLOP = 2e6;
+/**
+ * A 2-thread product is cut into chunks of about this many flops (at most MAX_CHUNKS), which the threads take in
+ * turn: on the dev VM one of two concurrent GEMMs often ran 15-25% slower than the other, and with halves the
+ * product waited for the slow one. Each row chunk packs its own copy of B, so chunks stay large.
+ */
+const CHUNK_FLOP = 8e6;
+const MAX_CHUNKS = 16;
+
+/** `len` (rows, columns or batch) cut into tile-aligned chunks, or null when it cannot be cut in two */
+function chunkPlan(axis: 0 | 1 | 2, len: number, align: number, flop: number): ChunkPlan | null {
+  const want = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(flop / CHUNK_FLOP)));
+  const size = Math.ceil(len / want / align) * align;
+  const chunks = Math.ceil(len / size);
+  return chunks >= 2 ? { axis, size, chunks } : null;
+}
 /** the adaptive choice re-measures the slower mode every this many calls of a shape */
 const PROBE_EVERY = 16;
 const EWMA = 0.25;
@@ -142,17 +164,12 @@ export function createGemmCore(
   const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0, calls: 0, ms: 0 };
   const timing = new Map<string, { calls: number; t1: number; t2: number }>();
 
-  // runs one product of `flop` flops on 1 or 2 threads; the parts are [mainArgs, workerArgs] for op
-  const run = (key: string, flop: number, op: number, whole: number[], parts: () => [number[], number[]] | null) => {
+  // runs one product of `flop` flops on 1 thread, or in chunks (`plan`) on 2
+  const run = (key: string, flop: number, op: number, whole: number[], plan: ChunkPlan | null) => {
     const call = op === OP_GEMM ? exp.gemm : exp.gemmBatched;
-    const one = (args: number[], w: number) => call(w, ...(args as Args11));
-    if (!worker || flop < SPLIT_MIN_FLOP || !worker.ready) {
-      one(whole, ws);
-      return;
-    }
-    const halves = parts();
-    if (!halves) {
-      one(whole, ws);
+    const one = (args: number[]) => call(ws, ...(args as Args11));
+    if (!worker || flop < SPLIT_MIN_FLOP || !worker.ready || !plan) {
+      one(whole);
       return;
     }
     let t = timing.get(key);
@@ -169,48 +186,26 @@ export function createGemmCore(
     }
     const t0 = performance.now();
     if (two) {
-      const [mainArgs, workerArgs] = halves;
       stats.split++;
-      const ran = worker.split(
-        op,
-        workerArgs,
-        () => one(mainArgs, ws),
-        () => one(workerArgs, ws),
-      );
-      if (ran) stats.workerRan++;
+      const ran = worker.split(op, whole, plan, (i) => one(chunkArgs(whole, plan.axis, plan.size, i)));
+      if (ran > 0) stats.workerRan++;
     } else {
       stats.single++;
-      one(whole, ws);
+      one(whole);
     }
     const dt = performance.now() - t0;
     if (two) t.t2 = t.t2 === 0 ? dt : t.t2 + EWMA * (dt - t.t2);
     else t.t1 = t.t1 === 0 ? dt : t.t1 + EWMA * (dt - t.t1);
   };
 
-  // splits on the larger of M and N, aligned to the tile
+  // cuts on the larger of M and N (tile-aligned), one chunk per CHUNK_FLOP, 2 to MAX_CHUNKS of them
   const product = (pa: number, pb: number, pc: number, M: number, K: number, N: number, ta: boolean, tb: boolean) => {
     const lda = ta ? M : K;
     const ldb = tb ? K : N;
     const whole = [pa, lda, pb, ldb, pc, N, M, K, N, +ta, +tb];
-    run(`g${M},${K},${N},${+ta}${+tb}`, 2 * M * K * N, OP_GEMM, whole, () => {
-      const m0 = Math.ceil(M / 2 / MR) * MR;
-      const n0 = Math.ceil(N / 2 / NR) * NR;
-      if (M >= N && m0 < M) {
-        const aw = ta ? pa + 4 * m0 : pa + 4 * m0 * lda;
-        return [
-          [pa, lda, pb, ldb, pc, N, m0, K, N, +ta, +tb],
-          [aw, lda, pb, ldb, pc + 4 * m0 * N, N, M - m0, K, N, +ta, +tb],
-        ];
-      }
-      if (n0 < N) {
-        const bw = tb ? pb + 4 * n0 * ldb : pb + 4 * n0;
-        return [
-          [pa, lda, pb, ldb, pc, N, M, K, n0, +ta, +tb],
-          [pa, lda, bw, ldb, pc + 4 * n0, N, M, K, N - n0, +ta, +tb],
-        ];
-      }
-      return null;
-    });
+    const flop = 2 * M * K * N;
+    const plan = (M >= N ? chunkPlan(0, M, MR, flop) : null) ?? chunkPlan(1, N, NR, flop);
+    run(`g${M},${K},${N},${+ta}${+tb}`, flop, OP_GEMM, whole, plan);
   };
 
   const productBatched = (pa: number, pb: number, pc: number, p: MatmulParams) => {
@@ -221,14 +216,8 @@ export function createGemmCore(
       return;
     }
     const whole = [pa, aBatchStride, pb, bBatchStride, pc, batch, M, K, N, +transA, +transB];
-    run(`b${batch},${M},${K},${N},${+transA}${+transB}`, 2 * batch * M * K * N, OP_BATCHED, whole, () => {
-      const b0 = Math.ceil(batch / 2);
-      const tail = [pa + 4 * b0 * aBatchStride, aBatchStride, pb + 4 * b0 * bBatchStride, bBatchStride];
-      return [
-        [pa, aBatchStride, pb, bBatchStride, pc, b0, M, K, N, +transA, +transB],
-        [...tail, pc + 4 * b0 * M * N, batch - b0, M, K, N, +transA, +transB],
-      ];
-    });
+    const flop = 2 * batch * M * K * N;
+    run(`b${batch},${M},${K},${N},${+transA}${+transB}`, flop, OP_BATCHED, whole, chunkPlan(2, batch, 1, flop));
   };
 
   // counts every product and its wall time (two clock reads: well under 1% of the smallest product in a step)

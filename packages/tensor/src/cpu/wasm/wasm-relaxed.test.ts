@@ -80,7 +80,7 @@ describe.skipIf(!wasmSimdSupported())('relaxed SIMD GEMM', () => {
     const two = createWasmGemm({ threads: 2, adaptive: false, simd: 'relaxed' })!;
     afterAll(() => two.dispose());
 
-    it("the worker's half is bit-identical to the same rows on one thread", async () => {
+    it("the worker's chunks are bit-identical to the same rows on one thread", async () => {
       for (let i = 0; i < 500 && !two.threadStats().workerReady; i++) await new Promise((r) => setTimeout(r, 10));
       expect(two.threadStats().workerReady).toBe(true);
       const [M, K, N] = [300, 257, 200];
@@ -89,9 +89,12 @@ describe.skipIf(!wasmSimdSupported())('relaxed SIMD GEMM', () => {
       const c1 = new Float32Array(M * N);
       const c2 = new Float32Array(M * N);
       one.gemm(A, 0, B, 0, c1, 0, M, K, N, false, false);
-      two.gemm(A, 0, B, 0, c2, 0, M, K, N, false, false);
-      expect(two.threadStats().workerRan).toBe(1);
-      expect(c2).toEqual(c1);
+      // a few products, so the worker takes chunks of at least one even if it wakes up late
+      for (let i = 0; i < 5; i++) {
+        two.gemm(A, 0, B, 0, c2, 0, M, K, N, false, false);
+        expect(c2).toEqual(c1);
+      }
+      expect(two.threadStats().workerRan).toBeGreaterThan(0);
       // and the plain kernel gives other last bits on this product (so the worker did not fall back to it)
       const plain = new Float32Array(M * N);
       createWasmGemm({ simd: 'plain' })!.gemm(A, 0, B, 0, plain, 0, M, K, N, false, false);

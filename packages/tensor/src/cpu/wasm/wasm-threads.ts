@@ -2,8 +2,11 @@
 // worker_thread, or in a browser a dedicated Worker started from a blob: URL (no worker file for a bundler to find,
 // so Vite, esbuild and webpack 5 need no configuration).
 // Jobs are posted through an Int32Array control block: args, then STATE = seq, then SEQ = seq + notify.
-// The worker claims a job with CAS(STATE, seq -> -seq); the main thread, once its own half is done, tries
-// CAS(STATE, seq -> 0) and, if the worker never woke up, runs the other half itself instead of waiting.
+// A job is a product cut into chunks (tile-aligned row or column ranges, or batch ranges); both threads take chunks
+// from a shared counter (Atomics.add) until none are left, so a thread that runs slower (another process on its
+// core, a cache it shares) simply takes fewer. The worker claims a job with CAS(STATE, seq -> -seq); the main
+// thread, once the chunks are gone, tries CAS(STATE, seq -> 0): if the worker never woke up, there is nothing to
+// wait for.
 // The worker starts asynchronously; until it reports READY the main thread runs every product alone.
 import type { Worker as NodeWorker } from 'node:worker_threads';
 
@@ -13,7 +16,15 @@ const STATE = 2;
 const OP = 3;
 const READY = 4;
 const FAILED = 5;
+/** the next chunk to take */
+const NEXT = 6;
+/** chunks the worker ran in the last job */
+const WORKER_CHUNKS = 7;
 const ARGS = 8;
+/** after the 11 args: the chunking axis, the chunk length along it, the chunk count */
+const AXIS = 19;
+const CHUNK = 20;
+const CHUNKS = 21;
 const CTL_INTS = 32;
 
 export const OP_GEMM = 1;
@@ -25,9 +36,44 @@ const WORKER_SPIN_MS = 0.1;
 /** the main thread spins this long for the worker's half before it sleeps */
 const MAIN_SPIN_MS = 0.3;
 
+/** How a job is cut: along the rows of C (0), its columns (1) or the batch (2), `size` at a time. */
+export interface ChunkPlan {
+  axis: 0 | 1 | 2;
+  /** rows, columns or products per chunk (rows and columns a multiple of the tile) */
+  size: number;
+  chunks: number;
+}
+
+/**
+ * The gemm/gemmBatched arguments of chunk i of a job (`args` as posted: a, lda|aStride, b, ldb|bStride, c,
+ * ldc|batch, M, K, N, transA, transB). Self-contained: the worker evaluates its source text.
+ */
+export function chunkArgs(args: ArrayLike<number>, axis: number, size: number, i: number): number[] {
+  const r = Array.from(args);
+  const start = i * size;
+  const ta = r[9] !== 0;
+  const tb = r[10] !== 0;
+  if (axis === 0) {
+    r[0] = ta ? r[0]! + 4 * start : r[0]! + 4 * start * r[1]!;
+    r[4] = r[4]! + 4 * start * r[5]!;
+    r[6] = Math.min(size, r[6]! - start);
+  } else if (axis === 1) {
+    r[2] = tb ? r[2]! + 4 * start * r[3]! : r[2]! + 4 * start;
+    r[4] = r[4]! + 4 * start;
+    r[8] = Math.min(size, r[8]! - start);
+  } else {
+    r[0] = r[0]! + 4 * start * r[1]!;
+    r[2] = r[2]! + 4 * start * r[3]!;
+    r[4] = r[4]! + 4 * start * r[6]! * r[8]!;
+    r[5] = Math.min(size, r[5]! - start);
+  }
+  return r;
+}
+
 // The worker's loop, shared by both hosts: `run(data)` instantiates the module on the shared memory (READY = 1, or
-// -1 when that fails) and then serves jobs until OP_EXIT.
+// -1 when that fails) and then serves jobs until OP_EXIT, taking chunks until none are left.
 const WORKER_LOOP = `
+const chunkArgs = (${chunkArgs.toString()});
 function run({ wasmModule, memory, ctlBuffer, ws }) {
   const ctl = new Int32Array(ctlBuffer);
   let e;
@@ -49,13 +95,20 @@ function run({ wasmModule, memory, ctlBuffer, ws }) {
     if (Atomics.compareExchange(ctl, ${STATE}, s, -s) !== s) continue;
     const op = ctl[${OP}];
     if (op === ${OP_EXIT}) break;
-    const a = ctl.subarray(${ARGS}, ${ARGS + 11});
+    const args = ctl.slice(${ARGS}, ${ARGS + 11});
+    const call = op === ${OP_GEMM} ? e.gemm : e.gemmBatched;
+    const chunks = ctl[${CHUNKS}];
+    let ran = 0;
     try {
-      if (op === ${OP_GEMM}) e.gemm(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-      else e.gemmBatched(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+      for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
+        const a = chunkArgs(args, ctl[${AXIS}], ctl[${CHUNK}], i);
+        call(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+        ran++;
+      }
     } catch {
       Atomics.store(ctl, ${FAILED}, 1);
     }
+    ctl[${WORKER_CHUNKS}] = ran;
     Atomics.store(ctl, ${DONE}, s);
     Atomics.notify(ctl, ${DONE});
   }
@@ -85,10 +138,12 @@ export interface GemmWorker {
   /** why the worker cannot run jobs (it failed to start or died), or null */
   readonly failure: string | null;
   /**
-   * Posts `args` (11 ints for gemm/gemmBatched after the workspace) to the worker, runs `mainPart`, then waits for
-   * the worker, or runs `workerPart` itself when the worker has not claimed the job. Returns true if the worker ran it.
+   * Posts `args` (11 ints for gemm/gemmBatched after the workspace) cut by `plan` to the worker, then takes chunks
+   * on this thread (`runChunk(i)`) until none are left and waits for the worker's last chunk.
+   *
+   * @returns How many chunks the worker ran (0 when it did not wake up in time).
    */
-  split(op: number, args: readonly number[], mainPart: () => void, workerPart: () => void): boolean;
+  split(op: number, args: readonly number[], plan: ChunkPlan, runChunk: (i: number) => void): number;
   close(): void;
 }
 
@@ -192,9 +247,14 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
   const mayWait = canAtomicsWait();
   let seq = 0;
 
-  const post = (op: number, args: readonly number[]): number => {
+  const post = (op: number, args: readonly number[], plan?: ChunkPlan): number => {
     for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
     ctl[OP] = op;
+    ctl[AXIS] = plan?.axis ?? 0;
+    ctl[CHUNK] = plan?.size ?? 0;
+    ctl[CHUNKS] = plan?.chunks ?? 0;
+    ctl[WORKER_CHUNKS] = 0;
+    Atomics.store(ctl, NEXT, 0);
     seq = seq >= 0x3fffffff ? 1 : seq + 1;
     Atomics.store(ctl, STATE, seq);
     Atomics.store(ctl, SEQ, seq);
@@ -214,13 +274,11 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
       }
       return failure;
     },
-    split(op, args, mainPart, workerPart) {
-      const s = post(op, args);
-      mainPart();
-      if (Atomics.compareExchange(ctl, STATE, s, 0) === s) {
-        workerPart();
-        return false;
-      }
+    split(op, args, plan, runChunk) {
+      const s = post(op, args, plan);
+      for (let i = Atomics.add(ctl, NEXT, 1); i < plan.chunks; i = Atomics.add(ctl, NEXT, 1)) runChunk(i);
+      // the worker never woke up: this thread ran every chunk
+      if (Atomics.compareExchange(ctl, STATE, s, 0) === s) return 0;
       const spinUntil = performance.now() + MAIN_SPIN_MS;
       let d: number;
       while ((d = Atomics.load(ctl, DONE)) !== s) {
@@ -231,7 +289,7 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
         failure = 'the GEMM worker failed its half of a matmul';
         throw new Error('the wasm gemm worker failed its half of a matmul');
       }
-      return true;
+      return ctl[WORKER_CHUNKS]!;
     },
     close() {
       if (!alive) return;
