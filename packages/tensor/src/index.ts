@@ -31,7 +31,7 @@ export {
   relaxedSimdSupported,
   wasmSimdSupported,
 } from './cpu/wasm/wasm-module.js';
-export type { GemmThreadInfo } from './cpu/wasm/wasm-threads.js';
+export type { GemmThreadInfo, ParallelKernel } from './cpu/wasm/wasm-threads.js';
 export { type AutogradHooks, autogradHooks, getBackend, setBackend, tidy } from './engine.js';
 export { ShapeError, TensorError } from './errors.js';
 export * from './ops/creation.js';

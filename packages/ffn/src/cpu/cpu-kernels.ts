@@ -10,7 +10,7 @@ registerKernel(swigluOp, CpuBackend, (be, [a, b]) => {
   const size = a!.size;
   const out = be.alloc(size);
   const ar = be.inArena(out, st(a!), st(b!));
-  if (ar) ar.wasm.swiglu(st(a!).ptr, st(b!).ptr, out.ptr, size);
+  if (ar) ar.parallel('swiglu', st(a!).ptr, st(b!).ptr, out.ptr, size);
   else swigluKernel(be.array(st(a!)), be.array(st(b!)), out.data, size);
   return { outputs: [out] };
 });
@@ -20,7 +20,7 @@ registerKernel(swigluBackwardOp, CpuBackend, (be, [a, b, dy]) => {
   const da = be.alloc(size);
   const db = be.alloc(size);
   const ar = be.inArena(da, db, st(a!), st(b!), st(dy!));
-  if (ar) ar.wasm.swigluBackward(st(a!).ptr, st(b!).ptr, st(dy!).ptr, da.ptr, db.ptr, size);
+  if (ar) ar.parallel('swigluBackward', st(a!).ptr, st(b!).ptr, st(dy!).ptr, da.ptr, db.ptr, size);
   else swigluBackwardKernel(be.array(st(a!)), be.array(st(b!)), be.array(st(dy!)), da.data, db.data, size);
   return { outputs: [da, db] };
 });

@@ -354,7 +354,7 @@ export class CpuBackend implements Backend<CpuStorage> {
     const ar = this.inArena(out, x);
     const code = wasmUnaryCode(op);
     if (ar && code !== undefined) {
-      ar.wasm.unary(code, x.ptr, out.ptr, size);
+      ar.parallel('unary', code, x.ptr, out.ptr, size);
       return out;
     }
     const ew = this.elementwise;
@@ -515,7 +515,23 @@ export class CpuBackend implements Backend<CpuStorage> {
       const invBc2 = 1 / (1 - beta2 ** step);
       const decay = 1 - lr * weightDecay;
       const [pp, pg, pm, pv] = [ptr(param), ptr(grad), ptr(m), ptr(v)];
-      ar.wasm.adamw(pp, pg, pm, pv, size, beta1, 1 - beta1, beta2, 1 - beta2, stepSize, invBc2, eps, decay, gradScale);
+      ar.parallel(
+        'adamw',
+        pp,
+        pg,
+        pm,
+        pv,
+        size,
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        stepSize,
+        invBc2,
+        eps,
+        decay,
+        gradScale,
+      );
       return;
     }
     adamwKernel(P, G, M, V, size, p);

@@ -18,7 +18,7 @@ registerKernel(softmaxOp, CpuBackend, (b, [x], attrs) => {
   const p = softmaxParams('softmax', x!, attrs.causal, attrs.log);
   const out = b.alloc(p.rows * p.cols);
   const ar = b.inArena(out, st(x!));
-  if (ar) ar.wasm.softmax(st(x!).ptr, out.ptr, p.rows, p.cols, p.causalQueryLen, p.log ? 1 : 0);
+  if (ar) ar.parallel('softmax', st(x!).ptr, out.ptr, p.rows, p.cols, p.causalQueryLen, p.log ? 1 : 0);
   else softmaxKernel(b.array(st(x!)), out.data, p);
   return { outputs: [out] };
 });
@@ -28,7 +28,7 @@ registerKernel(softmaxBackwardOp, CpuBackend, (b, [y, dy], attrs) => {
   const out = b.alloc(p.rows * p.cols);
   const ar = b.inArena(out, st(y!), st(dy!));
   if (ar) {
-    ar.wasm.softmaxBackward(st(y!).ptr, st(dy!).ptr, out.ptr, p.rows, p.cols, p.causalQueryLen, p.log ? 1 : 0);
+    ar.parallel('softmaxBackward', st(y!).ptr, st(dy!).ptr, out.ptr, p.rows, p.cols, p.causalQueryLen, p.log ? 1 : 0);
   } else {
     softmaxBackwardKernel(b.array(st(y!)), b.array(st(dy!)), out.data, p);
   }
@@ -87,7 +87,7 @@ registerKernel(unaryMulOp, CpuBackend, (b, [x, y], { op }) => {
   const ar = b.inArena(out, st(x!), st(y!));
   const code = wasmUnaryCode(op);
   if (ar && code !== undefined) {
-    ar.wasm.unaryMul(code, st(x!).ptr, st(y!).ptr, out.ptr, size);
+    ar.parallel('unaryMul', code, st(x!).ptr, st(y!).ptr, out.ptr, size);
   } else {
     unaryKernel(op, b.array(st(x!)), out.data, size);
     const yd = b.array(st(y!));

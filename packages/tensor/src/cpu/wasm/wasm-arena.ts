@@ -12,6 +12,7 @@ import {
   wasmApi,
   wasmSimdSupported,
 } from './wasm-module.js';
+import type { ParallelKernel } from './wasm-threads.js';
 
 /**
  * The padded block size (in floats) for a tensor of n floats: at least n + 4, a multiple of 16, and above 256 floats
@@ -80,16 +81,22 @@ export class WasmArena {
     this.buffers.add(this.buf);
     const wsBytes = align64(this.wasm.workspaceBytes());
     const ws = align64(this.wasm.heapBase());
-    this.gemm = createGemmCore(
-      kernels.gemmModule,
-      this.wasm,
-      this.memory,
-      ws,
-      opts.threads === 2 ? ws + wsBytes : null,
-    );
+    this.gemm = createGemmCore(kernels, this.wasm, this.memory, ws, opts.threads === 2 ? ws + wsBytes : null);
     this.top = align64(ws + wsBytes * this.gemm.threads);
     this.limitBytes = Math.min(opts.limitBytes ?? 2 ** 31, 2 ** 32 - PAGE);
     this.gemmProvider = arenaGemmProvider(this);
+  }
+
+  /**
+   * Runs an elementwise or row kernel of the module (one of PARALLEL_KERNELS) on arena addresses: on both GEMM
+   * threads in chunks when it is large and the worker is up (docs/cpu-simd.md §3), else on this thread. Same bits
+   * either way.
+   *
+   * @param name - The kernel: unary, unaryMul, swiglu, swigluBackward, adamw, softmax or softmaxBackward.
+   * @param args - Its arguments, as for `wasm[name]`.
+   */
+  parallel(name: ParallelKernel, ...args: number[]): void {
+    this.gemm.call(name, ...args);
   }
 
   /** bytes of wasm memory committed (the arena never shrinks) */

@@ -15,10 +15,15 @@ import {
 } from './wasm-module.js';
 import {
   type ChunkPlan,
+  callChunkArgs,
   chunkArgs,
   type GemmThreadInfo,
   OP_BATCHED,
+  OP_CALL,
   OP_GEMM,
+  PARALLEL_KERNELS,
+  PARALLEL_NAMES,
+  type ParallelKernel,
   startGemmWorker,
 } from './wasm-threads.js';
 
@@ -94,6 +99,10 @@ export interface WasmThreadStats {
   calls: number;
   /** wall time of those products in milliseconds (to see the GEMM's share of a training step) */
   ms: number;
+  /** elementwise and row kernels (PARALLEL_KERNELS) run in chunks on both threads */
+  parallelCalls: number;
+  /** of those, the calls in which the worker ran at least one chunk */
+  workerRanCalls: number;
 }
 
 /** products below this many flops are not worth a cross-thread round trip (15-180 us when the worker sleeps) */
@@ -105,6 +114,12 @@ const SPLIT_MIN_FLOP = 2e6;
  */
 const CHUNK_FLOP = 8e6;
 const MAX_CHUNKS = 16;
+/**
+ * An elementwise or row kernel goes to both threads from this many floats (256 KB: 50-250 us of work, several times
+ * the cost of posting a job to a spinning worker), in chunks of about CALL_CHUNK_FLOATS.
+ */
+const CALL_MIN_FLOATS = 65536;
+const CALL_CHUNK_FLOATS = 32768;
 
 /** `len` (rows, columns or batch) cut into tile-aligned chunks, or null when it cannot be cut in two */
 function chunkPlan(axis: 0 | 1 | 2, len: number, align: number, flop: number): ChunkPlan | null {
@@ -128,6 +143,11 @@ export interface GemmCore {
   /** batch products; operand strides in floats (0 = shared), C dense batch x [M, N] */
   productBatched(pa: number, pb: number, pc: number, p: MatmulParams): void;
   stats(): WasmThreadStats;
+  /**
+   * Runs one of PARALLEL_KERNELS: on both threads in chunks when it touches at least CALL_MIN_FLOATS floats and the
+   * worker is up, else on this thread. The results are the same bits either way.
+   */
+  call(name: ParallelKernel, ...args: number[]): void;
   /** how many threads run products now, and why not more */
   threadInfo(): GemmThreadInfo;
   dispose(): void;
@@ -139,7 +159,7 @@ export interface GemmCore {
  * `workerWs`. Both workspaces are exp.workspaceBytes() long.
  */
 export function createGemmCore(
-  module: object,
+  modules: { gemmModule: object; kernelModule: object },
   exp: KernelExports,
   memory: WasmMemory,
   ws: number,
@@ -149,7 +169,7 @@ export function createGemmCore(
   const tile = exp.tileShape();
   const MR = tile >> 8;
   const NR = tile & 0xff;
-  const started = workerWs !== null ? startGemmWorker(module, memory, workerWs) : null;
+  const started = workerWs !== null ? startGemmWorker(modules, memory, workerWs) : null;
   const worker = typeof started === 'string' ? null : started;
   const threadInfo = (): GemmThreadInfo => {
     if (workerWs === null) return { requested: 1, running: 1, state: 'single', why: '' };
@@ -161,7 +181,16 @@ export function createGemmCore(
     if (!started.ready) return { requested: 2, running: 1, state: 'starting', why: 'the worker is starting' };
     return { requested: 2, running: 2, state: 'running', why: '' };
   };
-  const stats: WasmThreadStats = { workerReady: false, split: 0, workerRan: 0, single: 0, calls: 0, ms: 0 };
+  const stats: WasmThreadStats = {
+    workerReady: false,
+    split: 0,
+    workerRan: 0,
+    single: 0,
+    calls: 0,
+    ms: 0,
+    parallelCalls: 0,
+    workerRanCalls: 0,
+  };
   const timing = new Map<string, { calls: number; t1: number; t2: number }>();
 
   // runs one product of `flop` flops on 1 thread, or in chunks (`plan`) on 2
@@ -220,6 +249,35 @@ export function createGemmCore(
     run(`b${batch},${M},${K},${N},${+transA}${+transB}`, flop, OP_BATCHED, whole, chunkPlan(2, batch, 1, flop));
   };
 
+  // elementwise and row kernels: cut along their count, 16 floats (a cache line) or the causal period at a time
+  const call = (name: ParallelKernel, ...args: number[]): void => {
+    const f = exp[name] as (...a: number[]) => void;
+    const k = PARALLEL_KERNELS[name];
+    const count = args[k.count]!;
+    const floats = count * (k.unitArg >= 0 ? args[k.unitArg]! : 1);
+    if (!worker || floats < CALL_MIN_FLOATS || !worker.ready) {
+      f(...args);
+      return;
+    }
+    const align = k.align >= 0 && args[k.align]! > 0 ? args[k.align]! : k.unitArg >= 0 ? 1 : 16;
+    const want = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(floats / CALL_CHUNK_FLOATS)));
+    const size = Math.ceil(count / want / align) * align;
+    const chunks = Math.ceil(count / size);
+    if (chunks < 2) {
+      f(...args);
+      return;
+    }
+    stats.parallelCalls++;
+    const ran = worker.split(
+      OP_CALL,
+      args,
+      { axis: 0, size, chunks },
+      (i) => f(...callChunkArgs(args, k, size, i)),
+      PARALLEL_NAMES.indexOf(name),
+    );
+    if (ran > 0) stats.workerRanCalls++;
+  };
+
   // counts every product and its wall time (two clock reads: well under 1% of the smallest product in a step)
   const timed =
     <F extends (...args: never[]) => void>(f: F) =>
@@ -234,6 +292,7 @@ export function createGemmCore(
     threads: worker ? 2 : 1,
     product: timed(product),
     productBatched: timed(productBatched),
+    call,
     stats: () => ({ ...stats, workerReady: worker?.ready ?? false }),
     threadInfo,
     dispose: () => worker?.close(),
@@ -281,14 +340,14 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
   const wantThreads = opts.threads === 2 && typeof SharedArrayBuffer === 'function';
   let exp: KernelExports;
   let memory: WasmMemory;
-  let module: object;
+  let modules: { gemmModule: object; kernelModule: object };
   let simd: GemmSimd;
   try {
     // the shared build declares a 4 GiB maximum, which a shared import must state too
     memory = new api.Memory(wantThreads ? { initial: 64, maximum: 65536, shared: true } : { initial: 32 });
     const kernels = instantiateKernels(api, wantThreads, memory, opts.simd ?? defaultGemmSimd());
     exp = kernels.exports;
-    module = kernels.gemmModule;
+    modules = kernels;
     simd = kernels.simd;
   } catch {
     return wantThreads ? createWasmGemm({ ...opts, threads: 1 }) : null;
@@ -296,7 +355,7 @@ export function createWasmGemm(opts: WasmGemmOptions = {}): WasmGemmProvider | n
   const wsBytes = align64(exp.workspaceBytes());
   const ws = align64(exp.heapBase());
   // the worker packs into its own workspace, right after the main thread's
-  const core = createGemmCore(module, exp, memory, ws, wantThreads ? ws + wsBytes : null, opts.adaptive !== false);
+  const core = createGemmCore(modules, exp, memory, ws, wantThreads ? ws + wsBytes : null, opts.adaptive !== false);
   const dataBase = ws + wsBytes * core.threads;
   let f32 = new Float32Array(memory.buffer);
 

@@ -484,8 +484,10 @@ function relaxedGemmModule(api: WasmApi, shared: boolean): object {
 /** An instantiated kernel module, with the GEMM from the relaxed module where asked for. */
 export interface KernelInstance {
   exports: KernelExports;
-  /** the module whose `gemm` and `gemmBatched` the exports use: what a GEMM worker instantiates */
+  /** the module whose `gemm` and `gemmBatched` the exports use */
   gemmModule: object;
+  /** the kernel module (every other export) */
+  kernelModule: object;
   /** the GEMM's arithmetic */
   simd: GemmSimd;
 }
@@ -499,13 +501,16 @@ export interface KernelInstance {
 export function instantiateKernels(api: WasmApi, shared: boolean, memory: WasmMemory, simd: GemmSimd): KernelInstance {
   const module = kernelModule(api, shared);
   const exports = new api.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
-  if (simd === 'plain' || !relaxedSimdSupported()) return { exports, gemmModule: module, simd: 'plain' };
+  if (simd === 'plain' || !relaxedSimdSupported()) {
+    return { exports, gemmModule: module, kernelModule: module, simd: 'plain' };
+  }
   const gemmModule = relaxedGemmModule(api, shared);
   const gemm = new api.Instance(gemmModule, { env: { memory } }).exports as unknown as KernelExports;
   if (gemm.workspaceBytes() !== exports.workspaceBytes() || gemm.tileShape() !== exports.tileShape()) {
     throw new Error('the relaxed GEMM module was built with other blocking constants than the kernel module');
   }
-  return { exports: { ...exports, gemm: gemm.gemm, gemmBatched: gemm.gemmBatched }, gemmModule, simd: 'relaxed' };
+  const merged = { ...exports, gemm: gemm.gemm, gemmBatched: gemm.gemmBatched };
+  return { exports: merged, gemmModule, kernelModule: module, simd: 'relaxed' };
 }
 
 export function decodeBase64(s: string): Uint8Array {

@@ -25,11 +25,44 @@ const ARGS = 8;
 const AXIS = 19;
 const CHUNK = 20;
 const CHUNKS = 21;
+/** OP_CALL: the kernel's index in PARALLEL_KERNELS and its argument count */
+const FN = 22;
+const NARGS = 23;
 const CTL_INTS = 32;
+/** OP_CALL's arguments, as doubles (AdamW's coefficients are not integers), after the ints */
+const FARGS_BYTE = CTL_INTS * 4;
+const MAX_FARGS = 16;
 
 export const OP_GEMM = 1;
 export const OP_BATCHED = 2;
 const OP_EXIT = 3;
+/** one of PARALLEL_KERNELS, cut along its count argument */
+export const OP_CALL = 4;
+
+/**
+ * The kernel-module exports besides the GEMM that both threads can run in chunks: each is cut along one count
+ * argument (elements or rows), and its pointer arguments move by `unit` bytes per counted item (4, or 4 times
+ * another argument: a row's length). `align`: the argument whose value a row chunk must be a multiple of (the causal
+ * mask repeats every tq rows). Every kernel listed treats its items independently, so chunks give the same bits.
+ */
+export const PARALLEL_KERNELS = {
+  /** (op, x, out, n) */
+  unary: { count: 3, ptrs: [1, 2], unitArg: -1, align: -1 },
+  /** (op, x, y, out, n) */
+  unaryMul: { count: 4, ptrs: [1, 2, 3], unitArg: -1, align: -1 },
+  /** (a, b, out, n) */
+  swiglu: { count: 3, ptrs: [0, 1, 2], unitArg: -1, align: -1 },
+  /** (a, b, g, da, db, n) */
+  swigluBackward: { count: 5, ptrs: [0, 1, 2, 3, 4], unitArg: -1, align: -1 },
+  /** (p, g, m, v, n, ...coefficients) */
+  adamw: { count: 4, ptrs: [0, 1, 2, 3], unitArg: -1, align: -1 },
+  /** (x, out, rows, cols, tq, log) */
+  softmax: { count: 2, ptrs: [0, 1], unitArg: 3, align: 4 },
+  /** (y, dy, out, rows, cols, tq, log) */
+  softmaxBackward: { count: 3, ptrs: [0, 1, 2], unitArg: 4, align: 5 },
+} as const;
+export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
+export const PARALLEL_NAMES = Object.keys(PARALLEL_KERNELS) as ParallelKernel[];
 
 /** the worker spins this long after a job before it sleeps in Atomics.wait (the next matmul often follows) */
 const WORKER_SPIN_MS = 0.1;
@@ -70,15 +103,39 @@ export function chunkArgs(args: ArrayLike<number>, axis: number, size: number, i
   return r;
 }
 
-// The worker's loop, shared by both hosts: `run(data)` instantiates the module on the shared memory (READY = 1, or
-// -1 when that fails) and then serves jobs until OP_EXIT, taking chunks until none are left.
+/**
+ * The arguments of chunk i of an OP_CALL job: `size` items from item i * size. Self-contained: the worker evaluates
+ * its source text.
+ */
+export function callChunkArgs(
+  args: ArrayLike<number>,
+  kernel: { count: number; ptrs: readonly number[]; unitArg: number },
+  size: number,
+  i: number,
+): number[] {
+  const r = Array.from(args);
+  const start = i * size;
+  const unit = 4 * (kernel.unitArg >= 0 ? r[kernel.unitArg]! : 1);
+  for (const p of kernel.ptrs) r[p] = r[p]! + start * unit;
+  r[kernel.count] = Math.min(size, r[kernel.count]! - start);
+  return r;
+}
+
+// The worker's loop, shared by both hosts: `run(data)` instantiates the modules on the shared memory (READY = 1, or
+// -1 when that fails) and then serves jobs until OP_EXIT, taking chunks until none are left. The GEMM comes from
+// gemmModule (the relaxed-SIMD GEMM where it runs), every other kernel from kernelModule.
 const WORKER_LOOP = `
 const chunkArgs = (${chunkArgs.toString()});
-function run({ wasmModule, memory, ctlBuffer, ws }) {
+const callChunkArgs = (${callChunkArgs.toString()});
+const KERNELS = ${JSON.stringify(PARALLEL_NAMES.map((name) => ({ name, ...PARALLEL_KERNELS[name] })))};
+function run({ gemmModule, kernelModule, memory, ctlBuffer, ws }) {
   const ctl = new Int32Array(ctlBuffer);
+  const fargs = new Float64Array(ctlBuffer, ${FARGS_BYTE}, ${MAX_FARGS});
   let e;
+  let k;
   try {
-    e = new WebAssembly.Instance(wasmModule, { env: { memory } }).exports;
+    e = new WebAssembly.Instance(gemmModule, { env: { memory } }).exports;
+    k = gemmModule === kernelModule ? e : new WebAssembly.Instance(kernelModule, { env: { memory } }).exports;
   } catch {
     Atomics.store(ctl, ${READY}, -1);
     return;
@@ -95,15 +152,25 @@ function run({ wasmModule, memory, ctlBuffer, ws }) {
     if (Atomics.compareExchange(ctl, ${STATE}, s, -s) !== s) continue;
     const op = ctl[${OP}];
     if (op === ${OP_EXIT}) break;
-    const args = ctl.slice(${ARGS}, ${ARGS + 11});
-    const call = op === ${OP_GEMM} ? e.gemm : e.gemmBatched;
     const chunks = ctl[${CHUNKS}];
     let ran = 0;
     try {
-      for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
-        const a = chunkArgs(args, ctl[${AXIS}], ctl[${CHUNK}], i);
-        call(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-        ran++;
+      if (op === ${OP_CALL}) {
+        const kernel = KERNELS[ctl[${FN}]];
+        const args = fargs.slice(0, ctl[${NARGS}]);
+        const f = k[kernel.name];
+        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
+          f(...callChunkArgs(args, kernel, ctl[${CHUNK}], i));
+          ran++;
+        }
+      } else {
+        const args = ctl.slice(${ARGS}, ${ARGS + 11});
+        const call = op === ${OP_GEMM} ? e.gemm : e.gemmBatched;
+        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
+          const a = chunkArgs(args, ctl[${AXIS}], ctl[${CHUNK}], i);
+          call(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+          ran++;
+        }
       }
     } catch {
       Atomics.store(ctl, ${FAILED}, 1);
@@ -138,12 +205,13 @@ export interface GemmWorker {
   /** why the worker cannot run jobs (it failed to start or died), or null */
   readonly failure: string | null;
   /**
-   * Posts `args` (11 ints for gemm/gemmBatched after the workspace) cut by `plan` to the worker, then takes chunks
-   * on this thread (`runChunk(i)`) until none are left and waits for the worker's last chunk.
+   * Posts `args` (11 ints for gemm/gemmBatched after the workspace; for OP_CALL the kernel's arguments, `fn` its
+   * index in PARALLEL_KERNELS) cut by `plan` to the worker, then takes chunks on this thread (`runChunk(i)`) until
+   * none are left and waits for the worker's last chunk.
    *
    * @returns How many chunks the worker ran (0 when it did not wake up in time).
    */
-  split(op: number, args: readonly number[], plan: ChunkPlan, runChunk: (i: number) => void): number;
+  split(op: number, args: readonly number[], plan: ChunkPlan, runChunk: (i: number) => void, fn?: number): number;
   close(): void;
 }
 
@@ -185,7 +253,7 @@ interface Host {
 
 /** Starts the host's worker on `data`; returns it, or the reason no worker can run here. */
 function startHostWorker(
-  data: { wasmModule: object; memory: object; ctlBuffer: SharedArrayBuffer; ws: number },
+  data: { gemmModule: object; kernelModule: object; memory: object; ctlBuffer: SharedArrayBuffer; ws: number },
   onDead: (why: string) => void,
 ): Host | string {
   const wt = workerThreads();
@@ -230,15 +298,22 @@ function startHostWorker(
  * Starts the worker on `memory` (shared) with its own packing workspace at `ws`. Returns the worker (it becomes
  * `ready` asynchronously), or the reason no worker can run here.
  */
-export function startGemmWorker(wasmModule: object, memory: object, ws: number): GemmWorker | string {
+export function startGemmWorker(
+  modules: { gemmModule: object; kernelModule: object },
+  memory: object,
+  ws: number,
+): GemmWorker | string {
   if (typeof SharedArrayBuffer !== 'function') {
     return 'SharedArrayBuffer is unavailable (in a browser: the page is not cross-origin isolated)';
   }
-  const ctlBuffer = new SharedArrayBuffer(CTL_INTS * 4);
-  const ctl = new Int32Array(ctlBuffer);
+  const ctlBuffer = new SharedArrayBuffer(FARGS_BYTE + MAX_FARGS * 8);
+  const ctl = new Int32Array(ctlBuffer, 0, CTL_INTS);
+  const fargs = new Float64Array(ctlBuffer, FARGS_BYTE, MAX_FARGS);
   let failure: string | null = null;
   let alive = true;
-  const host = startHostWorker({ wasmModule, memory, ctlBuffer, ws }, (why) => {
+  // only the two modules: a KernelInstance also holds exports, which cannot be cloned into a worker
+  const { gemmModule, kernelModule } = modules;
+  const host = startHostWorker({ gemmModule, kernelModule, memory, ctlBuffer, ws }, (why) => {
     if (alive) failure ??= why;
     alive = false;
   });
@@ -247,8 +322,14 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
   const mayWait = canAtomicsWait();
   let seq = 0;
 
-  const post = (op: number, args: readonly number[], plan?: ChunkPlan): number => {
-    for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
+  const post = (op: number, args: readonly number[], plan?: ChunkPlan, fn = 0): number => {
+    if (op === OP_CALL) {
+      fargs.set(args);
+      ctl[FN] = fn;
+      ctl[NARGS] = args.length;
+    } else {
+      for (let i = 0; i < args.length; i++) ctl[ARGS + i] = args[i]!;
+    }
     ctl[OP] = op;
     ctl[AXIS] = plan?.axis ?? 0;
     ctl[CHUNK] = plan?.size ?? 0;
@@ -274,8 +355,8 @@ export function startGemmWorker(wasmModule: object, memory: object, ws: number):
       }
       return failure;
     },
-    split(op, args, plan, runChunk) {
-      const s = post(op, args, plan);
+    split(op, args, plan, runChunk, fn = 0) {
+      const s = post(op, args, plan, fn);
       for (let i = Atomics.add(ctl, NEXT, 1); i < plan.chunks; i = Atomics.add(ctl, NEXT, 1)) runChunk(i);
       // the worker never woke up: this thread ran every chunk
       if (Atomics.compareExchange(ctl, STATE, s, 0) === s) return 0;
