@@ -274,7 +274,7 @@ describe.skipIf(!wasmSimdSupported()).each(MODES)('wasm SIMD gemm (%s)', (simd) 
         [1100, 1000, 1], // one column: only M can be split
         [129, 600, 200], // K > 2 KC
         [64, 129, 1500], // N > NC
-        [1000, 300, 97], // 14 row chunks of 72, the last 64
+        [1000, 300, 97], // 7 row chunks of 144, the last 136
         [97, 300, 1001], // 7 column chunks of 144, the last one 137 (off the tile)
       ];
       shapes.forEach(([M, K, N], s) => {
