@@ -16,7 +16,7 @@ registerKernel(splitHeadsOp, CpuBackend, (be, [x], p) => {
   const ar = p.headDim % 4 === 0 ? be.inArena(st(x!), ...outs) : null;
   if (ar) {
     for (let q = 0; q < p.parts; q++) {
-      ar.wasm.heads(st(x!).ptr, outs[q]!.ptr, p.batch, p.seq, p.heads, p.headDim, p.parts, q, 1);
+      ar.parallel('heads', st(x!).ptr, outs[q]!.ptr, p.batch, p.seq, p.heads, p.headDim, p.parts, q, 1);
     }
   } else {
     splitHeadsKernel(
@@ -34,7 +34,7 @@ registerKernel(mergeHeadsOp, CpuBackend, (be, xs, p) => {
   const ar = p.headDim % 4 === 0 ? be.inArena(out, ...ss) : null;
   if (ar) {
     for (let q = 0; q < p.parts; q++) {
-      ar.wasm.heads(out.ptr, ss[q]!.ptr, p.batch, p.seq, p.heads, p.headDim, p.parts, q, 0);
+      ar.parallel('heads', out.ptr, ss[q]!.ptr, p.batch, p.seq, p.heads, p.headDim, p.parts, q, 0);
     }
   } else {
     mergeHeadsKernel(
@@ -55,7 +55,7 @@ registerKernel(ropeOp, CpuBackend, (be, [x], { startPos, base, scale, inverse })
   const tables = ar ? ropeTablesIn(ar, base, headDim, startPos + seq) : null;
   if (ar && tables) {
     const sinScale = inverse ? -scale : scale;
-    ar.wasm.rope(st(x!).ptr, out.ptr, tables.cos, tables.sin, rows, seq, headDim, startPos, scale, sinScale);
+    ar.parallel('rope', st(x!).ptr, out.ptr, tables.cos, tables.sin, rows, seq, headDim, startPos, scale, sinScale);
   } else {
     ropeKernel(be.array(st(x!)), out.data, { rows, seq, headDim, startPos, base, inverse, scale });
   }

@@ -25,7 +25,7 @@ registerKernel(rmsnormOp, CpuBackend, (be, inputs, attrs) => {
   const y = be.alloc(rows * dim);
   const rstd = be.alloc(rows);
   const ar = be.inArena(...present(y, rstd, sx, sg));
-  if (ar) ar.wasm.rmsnormForward(sx.ptr, ptr(sg), y.ptr, rstd.ptr, rows, dim, attrs.eps);
+  if (ar) ar.parallel('rmsnormForward', sx.ptr, ptr(sg), y.ptr, rstd.ptr, rows, dim, attrs.eps);
   else rmsnormForwardKernel(be.array(sx), sg ? be.array(sg) : null, y.data, rstd.data, rows, dim, attrs.eps);
   return { outputs: [y], saved: [rstd] };
 });
@@ -62,7 +62,7 @@ registerKernel(layernormOp, CpuBackend, (be, inputs, attrs) => {
   const rstd = be.alloc(rows);
   const ar = be.inArena(...present(y, mean, rstd, sx, sg, sb));
   if (ar) {
-    ar.wasm.layernormForward(sx.ptr, ptr(sg), ptr(sb), y.ptr, mean.ptr, rstd.ptr, rows, dim, attrs.eps);
+    ar.parallel('layernormForward', sx.ptr, ptr(sg), ptr(sb), y.ptr, mean.ptr, rstd.ptr, rows, dim, attrs.eps);
   } else {
     const [ag, ab] = [sg ? be.array(sg) : null, sb ? be.array(sb) : null];
     layernormForwardKernel(be.array(sx), ag, ab, y.data, mean.data, rstd.data, rows, dim, attrs.eps);

@@ -260,12 +260,16 @@ export function createGemmCore(
     const f = exp[name] as (...a: number[]) => void;
     const k = PARALLEL_KERNELS[name];
     const count = args[k.count]!;
-    const floats = count * (k.unitArg >= 0 ? args[k.unitArg]! : 1);
+    // the floats of the first pointer argument: what the call streams through, per counted item times the count
+    const [, ...factors] = k.ptrs[0]!;
+    const perItem = factors.reduce((a, f) => a * args[f]!, 1);
+    const floats = count * perItem;
     if (!worker || floats < CALL_MIN_FLOATS || !worker.ready) {
       f(...args);
       return;
     }
-    const align = k.align >= 0 && args[k.align]! > 0 ? args[k.align]! : k.unitArg >= 0 ? 1 : 16;
+    // elementwise chunks start on a 64-byte line; row chunks on a row (or on the causal period)
+    const align = k.align >= 0 && args[k.align]! > 0 ? args[k.align]! : perItem === 1 ? 16 : 1;
     const want = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(floats / CALL_CHUNK_FLOATS)));
     const size = Math.ceil(count / want / align) * align;
     const chunks = Math.ceil(count / size);

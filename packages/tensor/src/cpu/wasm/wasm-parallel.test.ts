@@ -48,23 +48,23 @@ describe.runIf(supported)('kernels on two threads', () => {
     expect(callChunkArgs([3, 64, 128, 100], PARALLEL_KERNELS.unary, 32, 1)).toEqual([3, 64 + 128, 128 + 128, 32]);
   });
 
-  it('gives the same bits as one thread for unary, unaryMul, SwiGLU, AdamW and causal softmax', async () => {
+  it('gives the same bits as one thread for every kernel it cuts', async () => {
     for (let i = 0; i < 500 && arena.gemm.threadInfo().state === 'starting'; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(arena.gemm.threadInfo().running).toBe(2);
     const n = 300_001; // off every chunk multiple
     const [x, y, z] = blocks(n, 3);
-    const outs = blocks(n, 4);
+    // three outputs for the chunked call, three for the whole one
+    const outs = blocks(n, 6);
     const check = (name: string, run: (out: number[]) => void) => {
       for (const o of outs) o.data.fill(0);
-      run([outs[0]!.ptr, outs[1]!.ptr]);
+      run(outs.slice(0, 3).map((o) => o.ptr));
       // the same call on one thread, through the plain export
-      const whole = [outs[2]!.ptr, outs[3]!.ptr];
-      run(whole.map((p) => -1 - p)); // negative: marks the whole-kernel path below
-      for (const k of [0, 1]) {
+      run(outs.slice(3).map((o) => -1 - o.ptr)); // negative: marks the whole-kernel path below
+      for (const k of [0, 1, 2]) {
         const a = outs[k]!.data;
-        const b = outs[k + 2]!.data;
+        const b = outs[k + 3]!.data;
         for (let i = 0; i < n; i++)
           if (!Object.is(a[i], b[i])) expect.fail(`${name}: output ${k}[${i}] ${a[i]} vs ${b[i]}`);
       }
@@ -100,6 +100,20 @@ describe.runIf(supported)('kernels on two threads', () => {
     for (const log of [0, 1]) {
       check(`softmax log=${log}`, ([o]) => call('softmax', [x!.ptr, o!, rows, 64, 50, log]));
       check(`softmaxBackward log=${log}`, ([o]) => call('softmaxBackward', [y!.ptr, z!.ptr, o!, rows, 64, 50, log]));
+    }
+    // norms: 2000 rows of 128, the per-row statistics in their own outputs
+    check('rmsnormForward', ([o, r]) => call('rmsnormForward', [x!.ptr, y!.ptr, o!, r!, 2000, 128, 1e-5]));
+    check('layernormForward', ([o, m, r]) =>
+      call('layernormForward', [x!.ptr, y!.ptr, z!.ptr, o!, m!, r!, 2000, 128, 1e-5]),
+    );
+    // attention's head split and merge: packed [12, 64, 3, 4, 32] <-> part q of [12, 4, 64, 32], cut along the batch
+    for (const q of [0, 2]) {
+      check(`heads split q=${q}`, ([o]) => call('heads', [x!.ptr, o!, 12, 64, 4, 32, 3, q, 1]));
+      check(`heads merge q=${q}`, ([o]) => call('heads', [o!, x!.ptr, 12, 64, 4, 32, 3, q, 0]));
+    }
+    // RoPE on [48, 64, 32] from position 5, tables of 80 positions x 16 (y and z), and its inverse (-sin)
+    for (const ss of [1, -1]) {
+      check(`rope ss=${ss}`, ([o]) => call('rope', [x!.ptr, o!, y!.ptr, z!.ptr, 48, 64, 32, 5, 1, ss]));
     }
     const st = arena.gemm.stats();
     expect(st.parallelCalls).toBeGreaterThan(0);

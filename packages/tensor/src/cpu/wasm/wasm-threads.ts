@@ -41,26 +41,71 @@ export const OP_CALL = 4;
 
 /**
  * The kernel-module exports besides the GEMM that both threads can run in chunks: each is cut along one count
- * argument (elements or rows), and its pointer arguments move by `unit` bytes per counted item (4, or 4 times
- * another argument: a row's length). `align`: the argument whose value a row chunk must be a multiple of (the causal
- * mask repeats every tq rows). Every kernel listed treats its items independently, so chunks give the same bits.
+ * argument (elements, rows or batch items). `ptrs` lists the pointer arguments that move per counted item, each as
+ * [argument, ...factors]: it moves by 4 bytes times the product of those arguments (a row's length, a batch item's
+ * size). `align`: the argument whose value a chunk must be a multiple of (the causal mask repeats every tq rows), or
+ * -1. Every kernel listed treats its items independently, so chunks give the same bits as one call.
  */
 export const PARALLEL_KERNELS = {
   /** (op, x, out, n) */
-  unary: { count: 3, ptrs: [1, 2], unitArg: -1, align: -1 },
+  unary: { count: 3, ptrs: [[1], [2]], align: -1 },
   /** (op, x, y, out, n) */
-  unaryMul: { count: 4, ptrs: [1, 2, 3], unitArg: -1, align: -1 },
+  unaryMul: { count: 4, ptrs: [[1], [2], [3]], align: -1 },
   /** (a, b, out, n) */
-  swiglu: { count: 3, ptrs: [0, 1, 2], unitArg: -1, align: -1 },
+  swiglu: { count: 3, ptrs: [[0], [1], [2]], align: -1 },
   /** (a, b, g, da, db, n) */
-  swigluBackward: { count: 5, ptrs: [0, 1, 2, 3, 4], unitArg: -1, align: -1 },
+  swigluBackward: { count: 5, ptrs: [[0], [1], [2], [3], [4]], align: -1 },
   /** (p, g, m, v, n, ...coefficients) */
-  adamw: { count: 4, ptrs: [0, 1, 2, 3], unitArg: -1, align: -1 },
+  adamw: { count: 4, ptrs: [[0], [1], [2], [3]], align: -1 },
   /** (x, out, rows, cols, tq, log) */
-  softmax: { count: 2, ptrs: [0, 1], unitArg: 3, align: 4 },
+  softmax: {
+    count: 2,
+    ptrs: [
+      [0, 3],
+      [1, 3],
+    ],
+    align: 4,
+  },
   /** (y, dy, out, rows, cols, tq, log) */
-  softmaxBackward: { count: 3, ptrs: [0, 1, 2], unitArg: 4, align: 5 },
-} as const;
+  softmaxBackward: {
+    count: 3,
+    ptrs: [
+      [0, 4],
+      [1, 4],
+      [2, 4],
+    ],
+    align: 5,
+  },
+  /** (x, g, y, rstd, rows, dim, eps) */
+  rmsnormForward: { count: 4, ptrs: [[0, 5], [2, 5], [3]], align: -1 },
+  /** (x, g, b, y, mean, rstd, rows, dim, eps) */
+  layernormForward: { count: 6, ptrs: [[0, 7], [3, 7], [4], [5]], align: -1 },
+  /** (packed [B, T, P, H, hd], part [B, H, T, hd], B, T, H, hd, P, q, toHeads): cut along B */
+  heads: {
+    count: 2,
+    ptrs: [
+      [0, 3, 6, 4, 5],
+      [1, 4, 3, 5],
+    ],
+    align: -1,
+  },
+  /** (x [rows, T, hd], out, cos, sin, rows, T, hd, t0, cs, ss) */
+  rope: {
+    count: 4,
+    ptrs: [
+      [0, 5, 6],
+      [1, 5, 6],
+    ],
+    align: -1,
+  },
+} as const satisfies Record<string, ParallelKernelLayout>;
+
+/** How one of PARALLEL_KERNELS is cut (see there). */
+export interface ParallelKernelLayout {
+  count: number;
+  ptrs: readonly (readonly number[])[];
+  align: number;
+}
 export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
 export const PARALLEL_NAMES = Object.keys(PARALLEL_KERNELS) as ParallelKernel[];
 
@@ -109,14 +154,17 @@ export function chunkArgs(args: ArrayLike<number>, axis: number, size: number, i
  */
 export function callChunkArgs(
   args: ArrayLike<number>,
-  kernel: { count: number; ptrs: readonly number[]; unitArg: number },
+  kernel: { count: number; ptrs: readonly (readonly number[])[] },
   size: number,
   i: number,
 ): number[] {
   const r = Array.from(args);
   const start = i * size;
-  const unit = 4 * (kernel.unitArg >= 0 ? r[kernel.unitArg]! : 1);
-  for (const p of kernel.ptrs) r[p] = r[p]! + start * unit;
+  for (const [p, ...factors] of kernel.ptrs) {
+    let unit = 4;
+    for (const f of factors) unit *= r[f]!;
+    r[p!] = r[p!]! + start * unit;
+  }
   r[kernel.count] = Math.min(size, r[kernel.count]! - start);
   return r;
 }
