@@ -3,6 +3,7 @@
 # issue-grade ratios (README "Benchmarks"). Never part of the tests.
 #
 #   tooling/scripts/bench-vs-pytorch.sh <peer bench folder with torch_charlm.py> [rounds] [baby|small|both]
+#   NODE=/path/to/node24 tooling/scripts/bench-vs-pytorch.sh ...     # tinyformer on another Node
 #
 # Each round runs `charlm bench --recipe nanogpt` (LayerNorm, GELU MLP, learned positions: the peer's model) with
 # the variants relaxed/plain SIMD on 2 and 1 GEMM threads, then the PyTorch peer on 2 and 1 threads with
@@ -13,10 +14,11 @@ peer=${1:?usage: bench-vs-pytorch.sh <peer bench folder> [rounds] [baby|small|bo
 rounds=${2:-3}
 which=${3:-both}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+node=${NODE:-node}
 out="$root/runs/bench/$(date -u +%Y%m%dT%H%M%S).jsonl"
 mkdir -p "$(dirname "$out")"
 if grep -qw avx512f /proc/cpuinfo; then core=SkylakeX; else core=Haswell; fi
-echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($(nproc) cores), OPENBLAS_CORETYPE=$core, node $(node -v); out $out"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) ($(nproc) cores), OPENBLAS_CORETYPE=$core, node $("$node" -v); out $out"
 presets=(baby small)
 [ "$which" = both ] || presets=("$which")
 for ((r = 1; r <= rounds; r++)); do
@@ -29,7 +31,7 @@ for ((r = 1; r <= rounds; r++)); do
       torch=(--warmup-steps 10 --measure-iters 40)
     fi
     echo "== round $r, $preset"
-    node "$root/apps/charlm/dist/bench.js" --preset "$preset" --recipe nanogpt "${steps[@]}" \
+    "$node" "$root/apps/charlm/dist/bench.js" --preset "$preset" --recipe nanogpt "${steps[@]}" \
       --compare threads2,plain-simd,threads1,plain-simd1 --json "$out" | grep -E 'tok/s|^peak'
     for t in 2 1; do
       OPENBLAS_CORETYPE=$core /usr/bin/python3 "$peer/torch_charlm.py" --mode throughput --norm layernorm \
