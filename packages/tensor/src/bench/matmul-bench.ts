@@ -6,6 +6,7 @@ import type { MatmulParams } from '../backend.js';
 import { CpuBackend } from '../cpu/cpu-backend.js';
 import { type GemmProvider, referenceGemm } from '../cpu/gemm.js';
 import { createWasmGemm } from '../cpu/wasm/wasm-gemm.js';
+import { relaxedSimdSupported } from '../cpu/wasm/wasm-module.js';
 import { measurePeak, PEAK_FLOP_PER_ITERATION, peakLoop } from './simd-peak.js';
 
 export interface Row {
@@ -246,8 +247,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, load ${loadavg()[0]!.toFixed(2)}`,
   );
-  // relaxed SIMD is on by default from Node 22; Node 20 has it behind a V8 flag that can be set before compiling
-  (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd');
+  // relaxed SIMD is on by default from Node 22; on Node 20 this sets V8's flag for it (before any compile)
+  relaxedSimdSupported();
   const plain = measurePeak(false);
   const relaxed = measurePeak(true);
   console.log(
