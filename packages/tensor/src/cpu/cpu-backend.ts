@@ -72,7 +72,7 @@ export interface CpuBackendOptions {
   /**
    * The wasm GEMM micro-kernel's arithmetic: 'relaxed' uses WebAssembly relaxed SIMD's fused multiply-add
    * (`f32x4.relaxed_madd`), 'plain' a multiply then an add. Default 'relaxed' where the engine has relaxed SIMD
-   * (Node 22+, current browsers; on Node 20 the backend turns on V8's flag for it), else 'plain'; the environment
+   * (Node 22+, current browsers; on Node 20 the backend turns on the V8 flag for it), else 'plain'; the environment
    * variable TINYFORMER_WASM_SIMD=plain changes the default. Measured on the 2-core AMD EPYC dev VM: the GEMM
    * 1.35-1.45x faster (docs/cpu-simd.md §1). A fused multiply-add rounds once, so products differ from plain SIMD in
    * the last bits; runs on one machine and engine stay bit-reproducible. Ignored with `gemm`.

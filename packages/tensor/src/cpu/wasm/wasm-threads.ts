@@ -106,6 +106,7 @@ export interface ParallelKernelLayout {
   ptrs: readonly (readonly number[])[];
   align: number;
 }
+/** The name of a kernel that `WasmArena.parallel` can cut into chunks for both threads. */
 export type ParallelKernel = keyof typeof PARALLEL_KERNELS;
 export const PARALLEL_NAMES = Object.keys(PARALLEL_KERNELS) as ParallelKernel[];
 
