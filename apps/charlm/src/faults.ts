@@ -11,6 +11,8 @@ import { CliError } from './errors.js';
  *       the loss stays finite and only that gradient goes bad: what an overflow in a backward kernel looks like.
  *   TINYFORMER_FAULT_FREE_BYTES=<bytes>   pretend the run folder's filesystem has this many bytes free (disk full).
  *   TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP=<n>   the metrics line of step n is half written, then ENOSPC.
+ *   TINYFORMER_FAULT_SLOW_FROM_STEP=<n>:<ms>   from step n on, each step first waits ms milliseconds with the event
+ *       loop free: a step long enough for a test to land a second signal inside it on any machine.
  */
 
 /** Returns a function to call before each training step's first micro-batch, or null when no fault is asked for. */
@@ -44,4 +46,17 @@ export function fakeFreeBytes(env = process.env): number | undefined {
 export function metricsFaultAt(env = process.env): number | undefined {
   const raw = env.TINYFORMER_FAULT_METRICS_ENOSPC_AT_STEP;
   return raw === undefined || raw === '' ? undefined : Number(raw);
+}
+
+/** Returns the wait TINYFORMER_FAULT_SLOW_FROM_STEP asks before each step, or null when it is unset. */
+export function slowStepFault(env = process.env): ((step: number) => Promise<void>) | null {
+  const spec = env.TINYFORMER_FAULT_SLOW_FROM_STEP;
+  if (!spec) return null;
+  const [from, ms] = spec.split(':').map(Number);
+  if (!Number.isInteger(from) || from! < 1 || !Number.isFinite(ms) || ms! < 0) {
+    throw new CliError(`TINYFORMER_FAULT_SLOW_FROM_STEP=${spec}: expected <step >= 1>:<milliseconds>`);
+  }
+  return async (step) => {
+    if (step >= from!) await new Promise((resolve) => setTimeout(resolve, ms));
+  };
 }

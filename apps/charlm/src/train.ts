@@ -29,7 +29,7 @@ import {
 import { setBackend, tensor, tidy } from '@tinyformer/tensor';
 import { type BackendPreference, chooseBackend } from './backend.js';
 import { CliError } from './errors.js';
-import { nanGradientFault } from './faults.js';
+import { nanGradientFault, slowStepFault } from './faults.js';
 import { EXIT_PIPE_CLOSED, onStdoutClosed } from './output.js';
 import { Progress } from './progress.js';
 import {
@@ -202,6 +202,7 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
     }
   };
   const fault = nanGradientFault(model);
+  const slow = slowStepFault();
 
   // Ctrl-C / SIGTERM: finish the step, checkpoint, exit with a resume hint. The handler removes itself, so a second
   // Ctrl-C gets the default action and ends the process at once, even in the middle of a step or a checkpoint write:
@@ -244,6 +245,7 @@ async function trainLocked(o: TrainOptions, backendReason: string): Promise<{ fi
         // let a pending Ctrl-C or SIGTERM run its handler: a CPU step never waits on I/O, so without this turn of the
         // event loop the signal would only be seen after the last step
         await new Promise<void>((resolve) => setImmediate(resolve));
+        await slow?.(step);
         fault?.(step);
       },
       // gradient norms only on the steps that log them: the hook is read before the update clears the gradients

@@ -166,20 +166,10 @@ describe('SIGINT / SIGTERM', () => {
 
   it('SIGTERM then Ctrl-C: the second signal ends the process at once; the last checkpoint still loads', async () => {
     const out = join(dir, 'sig-twice');
-    // a slower model, so the second signal lands while the step after the first is still running
-    const slow = ['--context', '64', '--d-model', '128', '--layers', '4', '--heads', '4', '--batch-size', '64'];
-    const p = start([
-      ...TRAIN,
-      ...slow,
-      '--out',
-      out,
-      '--iters',
-      '200',
-      '--eval-every',
-      '1000',
-      '--checkpoint-every',
-      '2',
-    ]);
+    // from step 4 on each step first waits 5 s (event loop free), so the second signal lands inside a step however
+    // fast or loaded the machine is
+    const flags = ['--out', out, '--iters', '200', '--eval-every', '1000', '--checkpoint-every', '2'];
+    const p = start([...TRAIN, ...flags], { env: { TINYFORMER_FAULT_SLOW_FROM_STEP: '4:5000' } });
     await until(() => metricLines(out) >= 3);
     p.child.kill('SIGTERM');
     await until(() => p.stderr().includes('SIGTERM: finishing this step'));

@@ -84,10 +84,14 @@ export function spawnCli(
  * in bash (e.g. a ulimit); `detached` gives the child its own process group, so a test can signal the group as a
  * terminal's Ctrl-C does.
  */
-export function startCli(args: string[], opts: { shell?: string; detached?: boolean } = {}) {
+export function startCli(
+  args: string[],
+  opts: { shell?: string; detached?: boolean; env?: Record<string, string> } = {},
+) {
+  const env = { ...process.env, ...opts.env };
   const child: ChildProcess = opts.shell
-    ? spawn('bash', ['-c', `${opts.shell}; exec "$0" "$@"`, process.execPath, cliPath(), ...args])
-    : spawn(process.execPath, [cliPath(), ...args], { detached: opts.detached === true });
+    ? spawn('bash', ['-c', `${opts.shell}; exec "$0" "$@"`, process.execPath, cliPath(), ...args], { env })
+    : spawn(process.execPath, [cliPath(), ...args], { detached: opts.detached === true, env });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => {
