@@ -168,8 +168,8 @@ describe('signals (no. 5)', () => {
 describe('Ctrl-C in the middle of a long step (no. 5)', () => {
   it('the first is acknowledged at once; a second ends the run at once; the last checkpoint is intact', async () => {
     const out = join(dir, 'long-step');
-    // steps of 2-3 s on 2 cores (4,096 tokens of a 3M-parameter model; batch 32 measured 10x slower per token, a cliff
-    // not yet traced); the process group gets the signals, as a terminal's Ctrl-C does
+    // steps of 2-3 s on 2 cores (4,096 tokens of a 3M-parameter model; at batch 32 the step outgrows the 2 GiB wasm
+    // arena and runs 20x slower on the TS kernels); the process group gets the signals, as a terminal's Ctrl-C does
     const big = ['--context', '256', '--d-model', '256', '--layers', '4', '--heads', '4', '--batch-size', '16'];
     const args = [
       'train',
