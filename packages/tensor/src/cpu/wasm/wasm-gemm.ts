@@ -126,13 +126,17 @@ const MAX_CHUNKS = 16;
 const CALL_MIN_FLOATS = 65536;
 const CALL_CHUNK_FLOATS = 32768;
 
-/** `len` (rows, columns or batch) cut into tile-aligned chunks, or null when it cannot be cut in two */
-function chunkPlan(axis: 0 | 1 | 2, len: number, align: number, flop: number): ChunkPlan | null {
-  const byLen = axis === 2 ? MAX_CHUNKS : Math.floor(len / MIN_CHUNK_LEN);
-  const want = Math.max(2, Math.min(MAX_CHUNKS, byLen, Math.floor(flop / CHUNK_FLOP)));
-  const size = Math.ceil(len / want / align) * align;
+/** `len` items cut into about `want` (2 to MAX_CHUNKS) chunks of a multiple of `align`, or null if not in two */
+function cut(axis: 0 | 1 | 2, len: number, align: number, want: number): ChunkPlan | null {
+  const size = Math.ceil(len / Math.max(2, Math.min(MAX_CHUNKS, want)) / align) * align;
   const chunks = Math.ceil(len / size);
   return chunks >= 2 ? { axis, size, chunks } : null;
+}
+
+/** A product's `len` rows, columns or batch items cut into tile-aligned chunks of about CHUNK_FLOP each */
+function chunkPlan(axis: 0 | 1 | 2, len: number, align: number, flop: number): ChunkPlan | null {
+  const byLen = axis === 2 ? MAX_CHUNKS : Math.floor(len / MIN_CHUNK_LEN);
+  return cut(axis, len, align, Math.min(byLen, Math.floor(flop / CHUNK_FLOP)));
 }
 /** the adaptive choice re-measures the slower mode every this many calls of a shape */
 const PROBE_EVERY = 16;
@@ -270,10 +274,8 @@ export function createGemmCore(
     }
     // elementwise chunks start on a 64-byte line; row chunks on a row (or on the causal period)
     const align = k.align >= 0 && args[k.align]! > 0 ? args[k.align]! : perItem === 1 ? 16 : 1;
-    const want = Math.max(2, Math.min(MAX_CHUNKS, Math.floor(floats / CALL_CHUNK_FLOATS)));
-    const size = Math.ceil(count / want / align) * align;
-    const chunks = Math.ceil(count / size);
-    if (chunks < 2) {
+    const plan = cut(0, count, align, Math.floor(floats / CALL_CHUNK_FLOATS));
+    if (!plan) {
       f(...args);
       return;
     }
@@ -281,8 +283,8 @@ export function createGemmCore(
     const ran = worker.split(
       OP_CALL,
       args,
-      { axis: 0, size, chunks },
-      (i) => f(...callChunkArgs(args, k, size, i)),
+      plan,
+      (i) => f(...callChunkArgs(args, k, plan.size, i)),
       PARALLEL_NAMES.indexOf(name),
     );
     if (ran > 0) stats.workerRanCalls++;

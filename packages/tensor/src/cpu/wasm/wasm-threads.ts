@@ -202,24 +202,24 @@ function run({ gemmModule, kernelModule, memory, ctlBuffer, ws }) {
     const op = ctl[${OP}];
     if (op === ${OP_EXIT}) break;
     const chunks = ctl[${CHUNKS}];
+    const size = ctl[${CHUNK}];
+    let runChunk;
+    if (op === ${OP_CALL}) {
+      const kernel = KERNELS[ctl[${FN}]];
+      const args = fargs.slice(0, ctl[${NARGS}]);
+      const f = k[kernel.name];
+      runChunk = (i) => f(...callChunkArgs(args, kernel, size, i));
+    } else {
+      const args = ctl.slice(${ARGS}, ${ARGS + 11});
+      const call = op === ${OP_GEMM} ? e.gemm : e.gemmBatched;
+      const axis = ctl[${AXIS}];
+      runChunk = (i) => call(ws, ...chunkArgs(args, axis, size, i));
+    }
     let ran = 0;
     try {
-      if (op === ${OP_CALL}) {
-        const kernel = KERNELS[ctl[${FN}]];
-        const args = fargs.slice(0, ctl[${NARGS}]);
-        const f = k[kernel.name];
-        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
-          f(...callChunkArgs(args, kernel, ctl[${CHUNK}], i));
-          ran++;
-        }
-      } else {
-        const args = ctl.slice(${ARGS}, ${ARGS + 11});
-        const call = op === ${OP_GEMM} ? e.gemm : e.gemmBatched;
-        for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
-          const a = chunkArgs(args, ctl[${AXIS}], ctl[${CHUNK}], i);
-          call(ws, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
-          ran++;
-        }
+      for (let i = Atomics.add(ctl, ${NEXT}, 1); i < chunks; i = Atomics.add(ctl, ${NEXT}, 1)) {
+        runChunk(i);
+        ran++;
       }
     } catch {
       Atomics.store(ctl, ${FAILED}, 1);
